@@ -1,0 +1,39 @@
+# vendorkit: every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lab bench bench-quick lint lock clean
+
+$(STAMP): pyproject.toml requirements/dev.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements/dev.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: sync the sandbox, execute the notebooks, write the HTML report
+demo: $(STAMP)
+	$(VENV)/bin/vendorkit demo
+
+## test: the whole test suite (unit, integration over localhost, notebooks under nbval)
+test: $(STAMP)
+	$(PY) -m pytest tests --nbval notebooks --sanitize-with notebooks/sanitize.cfg
+
+## lab: open JupyterLab on notebooks/
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check vendorkit tests benchmarks
+	$(VENV)/bin/mypy
+
+lock:
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/dev.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements/bench.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
