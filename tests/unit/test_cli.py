@@ -1,0 +1,261 @@
+"""The CLI: help on every command, clean one-line errors with exit codes, --json, banner.
+
+The library functions behind the commands are replaced by small fakes (monkeypatched on the
+``vendorkit`` front door), so these tests check the CLI's own behaviour and never touch the
+network or a real store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import click
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import vendorkit as vk
+from vendorkit import errors
+from vendorkit.cli import EXIT_CODES, EXIT_SYNC_FAILED, exit_code_for, main
+
+
+def _all_commands(group: click.Group, ctx: click.Context, prefix: tuple[str, ...] = ()):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            sub_ctx = click.Context(command, info_name=name, parent=ctx)
+            yield from _all_commands(command, sub_ctx, (*prefix, name))
+
+
+def _commands() -> list[tuple[tuple[str, ...], click.Command]]:
+    ctx = click.Context(main, info_name="vendorkit")
+    return list(_all_commands(main, ctx))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A clean environment: no credentials, no .env, so the source is the sandbox."""
+    for var in ("VENDORKIT_CLIENT_ID", "VENDORKIT_CLIENT_SECRET", "VENDORKIT_DB"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_the_documented_commands_exist() -> None:
+    names = {path for path, _ in _commands()}
+    for expected in ["sync", "status", "report", "rejects", "demo"]:
+        assert (expected,) in names
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _commands()], ids=" ".join)
+def test_every_command_has_help_text_and_help_works(runner: CliRunner, path: tuple[str, ...]):
+    command = dict(_commands())[path]
+    assert (command.help or "").strip(), f"`vendorkit {' '.join(path)}` has no help text"
+    result = runner.invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    first_line = command.help.strip().splitlines()[0]
+    assert first_line[:30] in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("path", [("sync",), ("status",), ("report",), ("rejects",), ("demo",)])
+def test_shared_options_on_every_data_command(runner: CliRunner, path: tuple[str, ...]):
+    out = runner.invoke(main, [*path, "--help"]).output
+    for option in ("--db", "--json", "--verbose"):
+        assert option in out
+
+
+def test_exit_codes_are_distinct_per_class() -> None:
+    codes = list(EXIT_CODES.values())
+    assert len(set(codes)) == len(codes)
+    assert 0 not in codes and 2 not in codes  # 2 is click's usage error
+    assert EXIT_SYNC_FAILED not in codes
+    # the nearest class wins
+    assert exit_code_for(errors.RateLimitError("x")) == EXIT_CODES[errors.RateLimitError]
+    assert exit_code_for(errors.StoreLockedError("x")) != exit_code_for(errors.StoreError("x"))
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        errors.AuthError("token request refused: invalid_client", endpoint="inventory"),
+        errors.StoreLockedError("store /x.duckdb is locked by PID 123;\nretry later"),
+        errors.TransportError("connection reset", endpoint="orders", page=3),
+    ],
+)
+def test_library_errors_become_one_clean_line_and_exit_code(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None, exc: Exception
+):
+    def failing_status(settings: Any = None) -> pl.DataFrame:
+        raise exc
+
+    monkeypatch.setattr(vk, "status", failing_status, raising=False)
+    result = runner.invoke(main, ["status", "--db", ":memory:"])
+    assert result.exit_code == exit_code_for(exc)  # type: ignore[arg-type]
+    assert result.exit_code not in (0, 1, 2)
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"vendorkit: error ({type(exc).__name__}): ")
+    assert result.stdout == ""
+
+
+def test_invalid_settings_are_a_config_error_without_echoing_values(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    monkeypatch.setenv("VENDORKIT_CLIENT_ID", "abc")
+    monkeypatch.setenv("VENDORKIT_CLIENT_SECRET", "hunter2-very-secret")
+    monkeypatch.setenv("VENDORKIT_BASE_URL", "http://api.example.com/vendors/v1")
+    result = runner.invoke(main, ["status"])
+    assert result.exit_code == EXIT_CODES[errors.ConfigError]
+    assert "base_url" in result.stderr
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output
+
+
+class _FakeReport:
+    source = "sandbox"
+
+    def __init__(self, outcomes: list[str]) -> None:
+        self.outcomes = outcomes
+
+    def to_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"endpoint": ["inventory", "orders"][: len(self.outcomes)], "outcome": self.outcomes}
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "endpoints": self.to_frame().to_dicts()}
+
+    def __str__(self) -> str:
+        return "FAKE SYNC REPORT"
+
+
+def test_sync_passes_options_and_prints_report_with_sandbox_banner(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    calls: list[dict[str, Any]] = []
+
+    def fake_sync(endpoints=None, *, full=False, settings=None, on_progress=None):
+        calls.append({"endpoints": endpoints, "full": full, "db": settings.db_path})
+        on_progress(SimpleNamespace(endpoint="orders", pages_done=1, pages_total=2, records=7))
+        return _FakeReport(["ok", "ok"])
+
+    monkeypatch.setattr(vk, "sync", fake_sync, raising=False)
+    result = runner.invoke(
+        main, ["sync", "--full", "-e", "orders", "-e", "inventory", "--db", "x.duckdb"]
+    )
+    assert result.exit_code == 0, result.output
+    assert calls == [{"endpoints": ["orders", "inventory"], "full": True, "db": "x.duckdb"}]
+    assert "FAKE SYNC REPORT" in result.stdout
+    assert "SANDBOX DATA" in result.stderr
+    assert "SANDBOX" not in result.stdout
+
+
+def test_sync_json_is_parseable_and_failed_endpoint_sets_exit_code(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    monkeypatch.setattr(vk, "sync", lambda *a, **k: _FakeReport(["ok", "failed"]), raising=False)
+    result = runner.invoke(main, ["sync", "--json", "--db", ":memory:"])
+    assert result.exit_code == EXIT_SYNC_FAILED
+    payload = json.loads(result.stdout)
+    assert payload["endpoints"][1] == {"endpoint": "orders", "outcome": "failed"}
+
+
+def test_no_banner_with_credentials(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    monkeypatch.setenv("VENDORKIT_CLIENT_ID", "abc")
+    monkeypatch.setenv("VENDORKIT_CLIENT_SECRET", "s3cr3t-value")
+    monkeypatch.setattr(vk, "sync", lambda *a, **k: _FakeReport(["ok"]), raising=False)
+    result = runner.invoke(main, ["sync", "--db", ":memory:"])
+    assert result.exit_code == 0
+    assert "SANDBOX" not in result.output
+
+
+def test_status_json_serialises_dates_and_durations(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    from datetime import UTC, datetime, timedelta
+
+    frame = pl.DataFrame(
+        {
+            "endpoint": ["inventory"],
+            "last_sync_at": [datetime(2026, 11, 1, 12, 0, tzinfo=UTC)],
+            "age": [timedelta(minutes=90)],
+            "rows": [2500],
+        }
+    )
+    monkeypatch.setattr(vk, "status", lambda settings=None: frame, raising=False)
+    result = runner.invoke(main, ["status", "--json", "--db", ":memory:"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["endpoint"] == "inventory"
+    assert rows[0]["last_sync_at"].startswith("2026-11-01T12:00:00")
+    assert rows[0]["age"] == 5400.0
+    assert rows[0]["rows"] == 2500
+
+
+def test_rejects_filters_by_endpoint_and_limits(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    frame = pl.DataFrame(
+        {
+            "endpoint": ["orders", "orders", "orders", "inventory"],
+            "key": ["O1", "O2", "O3", "P1|10"],
+            "field": ["status", "quantity", "orderDate", "quantity"],
+            "reason": ["unknown status", "negative", "bad timestamp", "not a number"],
+        }
+    )
+    monkeypatch.setattr(vk, "load_rejects", lambda settings=None: frame, raising=False)
+    result = runner.invoke(
+        main, ["rejects", "--endpoint", "orders", "--limit", "2", "--json", "--db", ":memory:"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["total"] == 3
+    assert [r["key"] for r in payload["rows"]] == ["O1", "O2"]
+    human = runner.invoke(main, ["rejects", "-e", "inventory", "--db", ":memory:"])
+    assert "not a number" in human.stdout
+    assert "1 of 1 rejects shown" in human.stdout
+
+
+def test_unknown_endpoint_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["sync", "--endpoint", "invoices"])
+    assert result.exit_code == 2
+    assert "invoices" in result.output
+
+
+def test_verbose_logs_are_redacted(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    def chatty_status(settings=None):
+        logging.getLogger("vendorkit.client").debug(
+            "POST token client_secret=topsecretvalue Authorization: Bearer eyJtoken.abc"
+        )
+        return pl.DataFrame({"endpoint": ["orders"]})
+
+    monkeypatch.setattr(vk, "status", chatty_status, raising=False)
+    quiet = runner.invoke(main, ["status", "--db", ":memory:"])
+    assert "POST token" not in quiet.stderr
+    loud = runner.invoke(main, ["status", "-v", "--db", ":memory:"])
+    assert loud.exit_code == 0, loud.output
+    assert "POST token" in loud.stderr
+    assert "topsecretvalue" not in loud.stderr
+    assert "eyJtoken" not in loud.stderr
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert vk.__version__ in result.output

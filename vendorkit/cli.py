@@ -1,0 +1,489 @@
+"""The ``vendorkit`` command line: thin wrappers over the public library functions.
+
+Commands::
+
+    vendorkit sync [--full] [--endpoint E ...]   fetch from the API (or the sandbox) into the store
+    vendorkit status                             per endpoint: last sync, age, rows, rejects
+    vendorkit report [--out PATH]                write the self-contained HTML report
+    vendorkit rejects [--endpoint E] [--limit N] records quarantined by validation, with reasons
+    vendorkit demo                               sync the sandbox, run the notebooks, write the report
+    vendorkit sandbox serve ...                  run the built-in sandbox Vendor API
+
+Every command takes ``--db PATH`` (the DuckDB store; default ``VENDORKIT_DB`` or the platform
+data dir), ``--json`` (machine-readable output on stdout) and ``-v/--verbose`` (debug logs on
+stderr; secrets are always redacted).
+
+Library errors (:class:`vendorkit.errors.VendorkitError`) become one line on stderr and a
+non-zero exit code (see :data:`EXIT_CODES`), never a traceback. When no credentials are
+configured a loud banner on stderr says the data comes from the built-in sandbox.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import click
+
+from vendorkit import errors
+from vendorkit.endpoints import ENDPOINT_NAMES
+
+if TYPE_CHECKING:
+    from vendorkit.config import Settings
+
+__all__ = ["EXIT_CODES", "main"]
+
+#: Exit code per error class (most specific class wins). 2 is click's usage error.
+EXIT_CODES: dict[type[errors.VendorkitError], int] = {
+    errors.VendorkitError: 1,
+    errors.ConfigError: 3,
+    errors.AuthError: 4,
+    errors.TransportError: 5,
+    errors.ApiError: 6,
+    errors.RateLimitError: 7,
+    errors.ContractError: 8,
+    errors.ValidationError: 9,
+    errors.MissingFieldError: 10,
+    errors.StoreError: 11,
+    errors.StoreLockedError: 12,
+}
+#: Exit code of ``sync``/``demo`` when at least one endpoint failed (the others committed).
+EXIT_SYNC_FAILED = 20
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("vendorkit.cli")
+
+
+def exit_code_for(exc: errors.VendorkitError) -> int:
+    """The exit code for a library error: the code of its nearest class in :data:`EXIT_CODES`.
+
+    Example:
+        >>> exit_code_for(errors.StoreLockedError("busy"))
+        12
+    """
+    for klass in type(exc).__mro__:
+        if klass in EXIT_CODES:
+            return EXIT_CODES[klass]  # type: ignore[index]
+    return 1
+
+
+class CliError(click.ClickException):
+    """A library error shown as one clean line: ``vendorkit: error (AuthError): ...``."""
+
+    def __init__(self, exc: errors.VendorkitError) -> None:
+        message = " ".join(str(exc).split())  # one line, whatever the message layout
+        super().__init__(errors.redact(message))
+        self.kind = type(exc).__name__
+        self.exit_code = exit_code_for(exc)
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"vendorkit: error ({self.kind}): {self.format_message()}", err=True)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (click's test runner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+class _RedactingFilter(logging.Filter):
+    """Mask bearer tokens and client secrets in every log record shown by the CLI."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = errors.redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING
+    logger = logging.getLogger("vendorkit")
+    logger.setLevel(level)
+    for handler in logger.handlers:
+        if getattr(handler, "_vendorkit_cli", False):
+            handler.setLevel(level)
+            return
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_RedactingFilter())
+    handler.setLevel(level)
+    handler._vendorkit_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+
+
+def make_settings(db: str | None = None, **overrides: Any) -> Settings:
+    """Build :class:`~vendorkit.config.Settings` from the environment plus CLI overrides.
+
+    Invalid settings become a :class:`~vendorkit.errors.ConfigError` naming the fields (never
+    echoing their values, which may be secrets).
+
+    Example:
+        >>> make_settings(db=":memory:").db_path
+        ':memory:'
+    """
+    import pydantic
+
+    from vendorkit.config import Settings
+
+    kwargs = {k: v for k, v in overrides.items() if v is not None}
+    if db is not None:
+        kwargs["db"] = db
+    try:
+        return Settings(**kwargs)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise errors.ConfigError(
+            f"invalid settings ({problems}); fix the VENDORKIT_* environment variables, "
+            ".env or command-line options"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What every command gets from the shared options."""
+
+    db: str | None
+    as_json: bool
+    verbose: int
+
+    def settings(self, **overrides: Any) -> Settings:
+        return make_settings(self.db, **overrides)
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "to_dicts"):  # a polars DataFrame
+        return value.to_dicts()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as JSON on stdout (dates ISO 8601, frames as lists of row objects).
+
+    Example:
+        >>> emit_json({"when": date(2026, 11, 1)})
+        {"when": "2026-11-01"}
+    """
+    click.echo(json.dumps(data, default=_to_jsonable, ensure_ascii=False))
+
+
+def print_frame(df: Any) -> None:
+    """Print a polars frame in full width (rows capped at 50)."""
+    import polars as pl
+
+    with pl.Config(tbl_rows=50, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60):
+        click.echo(str(df))
+
+
+def sandbox_banner(settings: Settings) -> None:
+    """Say loudly, on stderr, that the data comes from the built-in sandbox."""
+    if settings.source != "sandbox":
+        return
+    line = "=" * 72
+    click.secho(
+        f"{line}\n"
+        " SANDBOX DATA: no VENDORKIT_CLIENT_ID / VENDORKIT_CLIENT_SECRET configured.\n"
+        " vendorkit is talking to its built-in sandbox Vendor API (synthetic data:\n"
+        f" seed {settings.sandbox_seed}, as of {settings.sandbox_as_of.isoformat()}, "
+        f"scale {settings.sandbox_scale:g}). Set credentials to use the real API.\n"
+        f"{line}",
+        err=True,
+        fg="yellow",
+        bold=True,
+    )
+
+
+def common_options(func: F) -> F:
+    """The options every command shares (``--db``, ``--json``, ``-v``) plus error handling.
+
+    The wrapped command receives a :class:`Ctx` as its first argument; any
+    :class:`~vendorkit.errors.VendorkitError` it raises becomes a :class:`CliError`.
+    """
+
+    @click.option(
+        "--db",
+        type=str,
+        default=None,
+        metavar="PATH",
+        help="DuckDB store file (default: $VENDORKIT_DB or the platform data dir).",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+    @click.option(
+        "-v", "--verbose", count=True, help="Show debug logs on stderr (secrets redacted)."
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, db: str | None, as_json: bool, verbose: int, **kwargs: Any) -> Any:
+        _configure_logging(verbose)
+        try:
+            return func(Ctx(db=db, as_json=as_json, verbose=verbose), *args, **kwargs)
+        except errors.VendorkitError as exc:
+            log.debug("command failed", exc_info=verbose > 1)
+            raise CliError(exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _progress(ctx: Ctx) -> Iterator[Any]:
+    from vendorkit.progress import ProgressBars
+
+    with ProgressBars(enabled=None if not ctx.as_json else False) as bars:
+        yield bars
+
+
+def _sync_failed(report: Any) -> bool:
+    frame = report.to_frame()
+    if "outcome" not in frame.columns:
+        return False
+    return bool(frame.filter(frame["outcome"] == "failed").height)
+
+
+class _MainGroup(click.Group):
+    """The root group; mounts the sandbox engineer's ``sandbox`` group lazily.
+
+    Importing it lazily keeps ``vendorkit --help`` and every other command's start-up fast.
+    """
+
+    lazy_commands: ClassVar[dict[str, tuple[str, str]]] = {
+        "sandbox": ("vendorkit.sandbox.cli", "sandbox")
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        names.update(name for name in self.lazy_commands if self._load(name) is not None)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy_commands:
+            command = self._load(cmd_name)
+        return command
+
+    def _load(self, name: str) -> click.Command | None:
+        import importlib
+
+        module_name, attr = self.lazy_commands[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name in {module_name, module_name.rsplit(".", 1)[0]}:
+                return None  # that part of vendorkit is not installed
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+
+@click.group(cls=_MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vendorkit", prog_name="vendorkit")
+def main() -> None:
+    """vendorkit: Ingram Micro Vendor API data as validated polars DataFrames in DuckDB.
+
+    Without VENDORKIT_CLIENT_ID / VENDORKIT_CLIENT_SECRET every command uses the built-in
+    sandbox API (and says so). Start with `vendorkit demo`.
+    """
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Full refresh instead of an incremental sync.")
+@click.option(
+    "--endpoint",
+    "-e",
+    "endpoints",
+    multiple=True,
+    type=click.Choice(ENDPOINT_NAMES),
+    help="Endpoint to sync (repeatable; default: all).",
+)
+@common_options
+def sync(ctx: Ctx, full: bool, endpoints: tuple[str, ...]) -> None:
+    """Fetch inventory, orders and shipments into the store.
+
+    Incremental by default (only records updated since the last sync); --full refetches
+    everything. Progress bars are drawn on stderr when it is a terminal. Exits with code 20
+    when an endpoint failed (the others are still committed).
+    """
+    import vendorkit as vk
+
+    settings = ctx.settings()
+    sandbox_banner(settings)
+    with _progress(ctx) as bars:
+        report = vk.sync(list(endpoints) or None, full=full, settings=settings, on_progress=bars)
+    if ctx.as_json:
+        emit_json(report.to_dict())
+    else:
+        click.echo(str(report))
+    if _sync_failed(report):
+        sys.exit(EXIT_SYNC_FAILED)
+
+
+@main.command()
+@common_options
+def status(ctx: Ctx) -> None:
+    """Show per endpoint: last sync, its age, source, row counts and rejects."""
+    import vendorkit as vk
+
+    settings = ctx.settings()
+    frame = vk.status(settings=settings)
+    if ctx.as_json:
+        emit_json(frame)
+    else:
+        print_frame(frame)
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the HTML file (default: data/report/vendorkit-report.html).",
+)
+@common_options
+def report(ctx: Ctx, out: Path | None) -> None:
+    """Write the self-contained HTML report (headline numbers, charts, data quality).
+
+    The report reads the store only; run `vendorkit sync` first. It opens offline: charts
+    are embedded as inline SVG.
+    """
+    from vendorkit.report import build_report
+
+    settings = ctx.settings()
+    path = build_report(settings=settings, out=out)
+    if ctx.as_json:
+        emit_json({"report": str(path), "bytes": path.stat().st_size})
+    else:
+        click.echo(f"report written: {path} ({path.stat().st_size / 1024:.0f} KiB)")
+
+
+@main.command()
+@click.option(
+    "--endpoint",
+    "-e",
+    type=click.Choice(ENDPOINT_NAMES),
+    default=None,
+    help="Only rejects of this endpoint.",
+)
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=0), default=20, show_default=True, help="Rows shown."
+)
+@common_options
+def rejects(ctx: Ctx, endpoint: str | None, limit: int) -> None:
+    """List records quarantined by validation, newest first, with the failing field and reason."""
+    import polars as pl
+
+    import vendorkit as vk
+
+    settings = ctx.settings()
+    frame = vk.load_rejects(settings=settings)
+    if endpoint is not None and "endpoint" in frame.columns:
+        frame = frame.filter(pl.col("endpoint") == endpoint)
+    total = frame.height
+    if "rejected_at" in frame.columns:
+        frame = frame.sort("rejected_at", descending=True, maintain_order=True)
+    frame = frame.head(limit)
+    if ctx.as_json:
+        emit_json({"total": total, "rows": frame})
+    else:
+        print_frame(frame)
+        click.echo(f"{frame.height} of {total} rejects shown")
+
+
+@main.command()
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/report"),
+    show_default=True,
+    help="Where the executed notebooks and the HTML report go.",
+)
+@click.option(
+    "--notebooks",
+    "notebooks_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("notebooks"),
+    show_default=True,
+    help="The curated notebooks to execute (never modified).",
+)
+@click.option("--skip-notebooks", is_flag=True, help="Only sync and write the report.")
+@common_options
+def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> None:
+    """The main job: sync, execute the notebooks, write the HTML report, say where it all is.
+
+    Syncs into the default store (or --db), executes copies of notebooks/*.ipynb into
+    OUT_DIR/notebooks/ (the curated notebooks are never overwritten) and writes
+    OUT_DIR/vendorkit-report.html.
+    """
+    import vendorkit as vk
+    from vendorkit.report import build_report, execute_notebooks
+
+    settings = ctx.settings()
+    sandbox_banner(settings)
+    started = time.perf_counter()
+    with _progress(ctx) as bars:
+        sync_report = vk.sync(settings=settings, on_progress=bars)
+    if not ctx.as_json:
+        click.echo(str(sync_report))
+    executed: list[Path] = []
+    if not skip_notebooks:
+        if not notebooks_dir.is_dir():
+            raise CliError(
+                errors.ConfigError(
+                    f"no notebooks directory at {notebooks_dir}; run `vendorkit demo` from the "
+                    "repository root, pass --notebooks PATH, or --skip-notebooks"
+                )
+            )
+        executed = execute_notebooks(
+            notebooks_dir,
+            out_dir / "notebooks",
+            on_done=None if ctx.as_json else lambda p, s: click.echo(f"executed {p} ({s:.1f}s)"),
+        )
+    report_path = build_report(settings=settings, out=out_dir / "vendorkit-report.html")
+    elapsed = time.perf_counter() - started
+    summary = {
+        "source": settings.source,
+        "store": settings.db_path,
+        "report": str(report_path),
+        "report_bytes": report_path.stat().st_size,
+        "notebooks": [str(p) for p in executed],
+        "seconds": round(elapsed, 1),
+        "sync": sync_report.to_dict(),
+    }
+    if ctx.as_json:
+        emit_json(summary)
+    else:
+        click.echo("")
+        click.echo(f"store:     {settings.db_path}")
+        click.echo(f"report:    {report_path} ({report_path.stat().st_size / 1024:.0f} KiB)")
+        if executed:
+            click.echo(f"notebooks: {out_dir / 'notebooks'} ({len(executed)} executed)")
+        click.echo(f"done in {elapsed:.1f}s. Open the report in a browser; `make lab` opens")
+        click.echo("JupyterLab on the curated notebooks.")
+    if _sync_failed(sync_report):
+        sys.exit(EXIT_SYNC_FAILED)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m vendorkit.cli`
+    main()
