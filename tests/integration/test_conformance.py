@@ -22,11 +22,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
     negative_data_rejection,
-    not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
