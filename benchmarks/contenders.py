@@ -1,0 +1,152 @@
+"""Child-process entry point: run one contender once and print its result as JSON.
+
+``python -m benchmarks.contenders NAME --target JSON --db PATH [--page-size N] ...``
+
+The parent (:mod:`benchmarks.run`) starts a fresh interpreter per run, so the timed
+section below excludes interpreter start-up and imports but the peak RSS the parent reads
+includes everything the contender needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from benchmarks.target import Target
+
+__all__ = ["CONTENDERS", "main", "run_vendorkit"]
+
+
+def run_floor(
+    target: Target, db: str, endpoints: Sequence[str], page_size: int, **kw: Any
+) -> dict[str, Any]:
+    """The floor: stdlib HTTP + ``pl.read_json`` + one CTAS per table."""
+    from benchmarks.floor import load_floor
+
+    return load_floor(
+        target, db, endpoints=endpoints, page_size=page_size, max_pages=kw.get("max_pages")
+    )
+
+
+def run_pandas(
+    target: Target, db: str, endpoints: Sequence[str], page_size: int, **kw: Any
+) -> dict[str, Any]:
+    """requests + pandas ``json_normalize`` + one insert per table."""
+    from benchmarks.peers import load_requests_pandas
+
+    return load_requests_pandas(
+        target, db, endpoints=endpoints, page_size=page_size, max_pages=kw.get("max_pages")
+    )
+
+
+def run_dlt(
+    target: Target, db: str, endpoints: Sequence[str], page_size: int, **kw: Any
+) -> dict[str, Any]:
+    """dlt ``rest_api`` with defaults."""
+    from benchmarks.peers import load_dlt
+
+    return load_dlt(
+        target, db, endpoints=endpoints, page_size=page_size, max_pages=kw.get("max_pages")
+    )
+
+
+def run_dlt_parquet(
+    target: Target, db: str, endpoints: Sequence[str], page_size: int, **kw: Any
+) -> dict[str, Any]:
+    """dlt ``rest_api`` with ``loader_file_format="parquet"``."""
+    from benchmarks.peers import load_dlt
+
+    return load_dlt(
+        target,
+        db,
+        endpoints=endpoints,
+        page_size=page_size,
+        max_pages=kw.get("max_pages"),
+        loader_file_format="parquet",
+    )
+
+
+def run_vendorkit(
+    target: Target, db: str, endpoints: Sequence[str], page_size: int, **kw: Any
+) -> dict[str, Any]:
+    """``vendorkit.sync()`` against the target; full unless ``incremental`` is set."""
+    import vendorkit as vk
+
+    settings = vk.Settings(
+        base_url=target.base_url,
+        token_url=target.token_url,
+        client_id=target.client_id,
+        client_secret=target.client_secret,
+        partner_id=target.partner_id,
+        country_code=target.country_code,
+        db=db,
+        page_size=page_size,
+    )
+    full = not kw.get("incremental", False)
+    report = vk.sync(list(endpoints), settings=settings, full=full)  # type: ignore[attr-defined]
+    return _report_to_dict(report, endpoints)
+
+
+def _report_to_dict(report: Any, endpoints: Sequence[str]) -> dict[str, Any]:
+    """Flatten vendorkit's SyncReport into the benchmark's result shape."""
+    rows: dict[str, int] = {}
+    requests = 0
+    throttled = 0
+    per = getattr(report, "endpoints", None) or {}
+    items = (
+        per.items() if isinstance(per, dict) else ((getattr(e, "endpoint", "?"), e) for e in per)
+    )
+    for name, ep in items:
+        rows[str(name)] = int(getattr(ep, "records", 0) or getattr(ep, "rows", 0) or 0)
+        requests += int(getattr(ep, "requests", 0) or getattr(ep, "pages", 0) or 0)
+        throttled += int(getattr(ep, "throttled", 0) or getattr(ep, "retries_429", 0) or 0)
+    return {
+        "rows": rows,
+        "requests": requests,
+        "throttled": throttled,
+        "report": str(report)[:2000],
+    }
+
+
+CONTENDERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "floor": run_floor,
+    "pandas": run_pandas,
+    "dlt": run_dlt,
+    "dlt-parquet": run_dlt_parquet,
+    "vendorkit": run_vendorkit,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run one contender, print ``{"seconds": ..., ...}`` as the last line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.contenders")
+    parser.add_argument("name", choices=sorted(CONTENDERS))
+    parser.add_argument("--target", required=True, help="Target as JSON")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--endpoints", default="inventory,orders,shipments")
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--max-pages", type=int, default=None)
+    parser.add_argument("--incremental", action="store_true")
+    args = parser.parse_args(argv)
+    target = Target.from_json(args.target)
+    endpoints = [e for e in args.endpoints.split(",") if e]
+    fn = CONTENDERS[args.name]
+    t0 = time.perf_counter()
+    result = fn(
+        target,
+        args.db,
+        endpoints,
+        args.page_size,
+        max_pages=args.max_pages,
+        incremental=args.incremental,
+    )
+    result["seconds"] = time.perf_counter() - t0
+    print(json.dumps(result, default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
