@@ -1,0 +1,708 @@
+"""Raw pages -> typed, validated, deduplicated tables plus a quarantine of rejected records.
+
+The pipeline for one batch of one endpoint (every step a vectorised polars expression; no
+Python loop over records on the clean path):
+
+1. **Assemble** the raw frame: every page's ``records`` (all-String wire columns), plus
+   ``_page`` / ``_index`` (the record's page and 0-based position in it).
+2. **Coerce** known quirks into the typed columns of ``docs/ARCHITECTURE.md``: numbers sent as
+   text, padded ids, timestamps with offsets / ``Z`` / no zone / date only (-> UTC), status
+   spellings (-> canonical enum, unknown -> ``UNKNOWN``). A value that is present but cannot
+   be read (``"abc"`` as a quantity, ``"yesterday"`` as a timestamp) or a missing key field
+   yields a reject reason naming the wire field (``quantity``, ``lines[1].unitPrice``).
+3. **Quarantine** whole records: an order or shipment with one bad line is rejected whole.
+4. **Deduplicate** by key: the latest ``lastUpdated`` / ``updatedAt`` wins; ties go to the
+   later page, then the later position.
+5. **Validate** the typed tables with their pandera models (``TABLE_SCHEMAS``) on collected
+   DataFrames, ``lazy=True``; every failure case is mapped back to its record and quarantined
+   (negative quantities, line numbers < 1, duplicate line numbers are caught here).
+
+Counts add up: ``fetched == loaded + rejected + deduplicated``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandera.errors as pa_errors
+import polars as pl
+
+from vendorkit.endpoints import Endpoint, get_endpoint
+from vendorkit.errors import ContractError, ValidationError
+from vendorkit.schemas.models import ENDPOINT_TABLES, TABLE_KEYS, TABLE_SCHEMAS
+from vendorkit.statuses import ORDER_STATUSES, SHIPMENT_STATUSES, canonical_status_expr
+
+__all__ = ["REJECTS_SCHEMA", "Batch", "BatchCounts", "normalise"]
+
+REJECTS_SCHEMA: dict[str, pl.DataType] = {
+    "endpoint": pl.String(),
+    "sync_id": pl.String(),
+    "page_number": pl.Int32(),
+    "record_index": pl.Int32(),
+    "record_key": pl.String(),
+    "field": pl.String(),
+    "reason": pl.String(),
+    "raw_record": pl.String(),
+}
+"""Columns and dtypes of :attr:`Batch.rejects` (the ``rejects`` table)."""
+
+_VALUE_SHOWN = 60  # characters of an offending value quoted in a reason
+
+
+class _PageLike(Protocol):
+    number: int
+    body: bytes
+    records: pl.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCounts:
+    """Record counts of one batch (records = top-level records: an order with its lines is one).
+
+    Attributes:
+        fetched: records received.
+        loaded: records in the batch's parent table after dedup and validation.
+        rejected: records quarantined (each once, however many fields failed).
+        deduplicated: valid records dropped because a later version of the same key won.
+        coerced: loaded records where at least one value needed a quirk fixed (offset
+            timestamp, non-canonical status spelling, number in a non-integer form, padding).
+        unknown_status: loaded records whose status spelling maps to ``UNKNOWN``.
+    """
+
+    fetched: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    deduplicated: int = 0
+    coerced: int = 0
+    unknown_status: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The outcome of :func:`normalise`.
+
+    Attributes:
+        endpoint: the endpoint name.
+        sync_id: the sync the records belong to.
+        tables: typed table name -> DataFrame with exactly that table's columns and dtypes.
+        rejects: one row per (rejected record, failing field); columns of ``REJECTS_SCHEMA``.
+        counts: :class:`BatchCounts`.
+    """
+
+    endpoint: str
+    sync_id: str
+    tables: dict[str, pl.DataFrame]
+    rejects: pl.DataFrame
+    counts: BatchCounts
+
+
+# --------------------------------------------------------------------------- field plans
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    source: str  # wire name
+    column: str  # typed column
+    kind: str  # id | text | int | float | ts | status | line_number
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    header: tuple[_Field, ...]
+    lines: tuple[_Field, ...] = ()
+    statuses: tuple[str, ...] = ()
+    cursor: str | None = None  # typed column ordering versions of one key
+    derive_line_number: bool = False  # order lines: 1-based position when lineNumber absent
+    line_parent_columns: tuple[str, ...] = ()  # header columns copied onto each line
+    line_position_column: str | None = None  # shipment lines: 1-based position column
+
+
+_PLANS: dict[str, _Plan] = {
+    "inventory": _Plan(
+        header=(
+            _Field("partNumber", "part_number", "id", required=True),
+            _Field("warehouse", "warehouse_id", "id", required=True),
+            _Field("warehouseName", "warehouse_name", "text"),
+            _Field("vendorPartNumber", "vendor_part_number", "text"),
+            _Field("quantity", "quantity_on_hand", "int", required=True),
+            _Field("quantityBackordered", "quantity_backordered", "int"),
+            _Field("quantityOnOrder", "quantity_on_order", "int"),
+            _Field("lastUpdated", "last_updated", "ts"),
+        ),
+        cursor="last_updated",
+    ),
+    "orders": _Plan(
+        header=(
+            _Field("orderId", "order_id", "id", required=True),
+            _Field("resellerId", "reseller_id", "id", required=True),
+            _Field("resellerName", "reseller_name", "text"),
+            _Field("status", "status", "status", required=True),
+            _Field("orderDate", "order_date", "ts"),
+            _Field("updatedAt", "updated_at", "ts"),
+            _Field("currencyCode", "currency_code", "text"),
+        ),
+        lines=(
+            _Field("lineNumber", "line_number", "line_number"),
+            _Field("partNumber", "part_number", "id", required=True),
+            _Field("quantity", "quantity_ordered", "int", required=True),
+            _Field("quantityConfirmed", "quantity_confirmed", "int"),
+            _Field("quantityBackordered", "quantity_backordered", "int"),
+            _Field("unitPrice", "unit_price", "float"),
+            _Field("warehouse", "warehouse_id", "id"),
+        ),
+        statuses=ORDER_STATUSES,
+        cursor="updated_at",
+        derive_line_number=True,
+        line_parent_columns=("order_id",),
+    ),
+    "shipments": _Plan(
+        header=(
+            _Field("id", "shipment_id", "id", required=True),
+            _Field("orderId", "order_id", "id", required=True),
+            _Field("carrier", "carrier", "text"),
+            _Field("trackingNumber", "tracking_number", "text"),
+            _Field("status", "status", "status", required=True),
+            _Field("warehouse", "warehouse_id", "id"),
+            _Field("shipDate", "ship_date", "ts"),
+            _Field("estimatedDeliveryDate", "estimated_delivery_date", "ts"),
+            _Field("deliveredDate", "delivered_date", "ts"),
+            _Field("updatedAt", "updated_at", "ts"),
+        ),
+        lines=(
+            _Field("lineNumber", "line_number", "line_number"),
+            _Field("partNumber", "part_number", "id", required=True),
+            _Field("quantity", "quantity", "int", required=True),
+        ),
+        statuses=SHIPMENT_STATUSES,
+        cursor="updated_at",
+        line_parent_columns=("shipment_id", "order_id"),
+        line_position_column="position",
+    ),
+}
+
+
+# --------------------------------------------------------------------------- coercion rules
+
+_UTC_SUFFIX = r"(?i)(Z|[+-]00:?00)$"
+_TS_FORMATS_AWARE = "%Y-%m-%dT%H:%M:%S%.f%#z"
+_TS_FORMAT_NAIVE = "%Y-%m-%dT%H:%M:%S%.f"
+_TS_FORMAT_DATE = "%Y-%m-%d"
+_UTC = pl.Datetime("us", "UTC")
+
+
+def _shown(text: pl.Expr) -> pl.Expr:
+    return text.str.slice(0, _VALUE_SHOWN)
+
+
+def _coerce(
+    field: _Field, statuses: tuple[str, ...]
+) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr]:
+    """Typed column(s), reject reason (String or null) and coerced flag for one wire field."""
+    raw = pl.col(field.source)
+    text = raw.str.strip_chars()
+    present = text.is_not_null() & (text != "")
+    padded = present & (text != raw)
+    missing = (
+        pl.when(~present).then(pl.lit("missing: a required field is absent, null or empty"))
+        if field.required
+        else pl.lit(None, pl.String)
+    )
+    none = pl.lit(None, pl.String)
+
+    if field.kind in ("id", "text"):
+        value = pl.when(present).then(text)
+        return {field.column: value}, missing, padded
+
+    if field.kind in ("int", "line_number"):
+        direct = text.cast(pl.Int64, strict=False)
+        as_float = text.cast(pl.Float64, strict=False)
+        whole = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() <= 2.0**53)
+        parsed = pl.coalesce(direct, pl.when(whole).then(as_float.cast(pl.Int64)))
+        target = pl.Int32 if field.kind == "line_number" else pl.Int64
+        value = parsed.cast(target, strict=False)
+        bad = present & value.is_null()
+        reason = (
+            pl.when(bad)
+            .then(pl.format("not a whole number: '{}'", _shown(text)))
+            .otherwise(missing if field.required else none)
+        )
+        coerced = padded | (present & direct.is_null() & value.is_not_null())
+        return {field.column: value}, reason, coerced
+
+    if field.kind == "float":
+        parsed = text.cast(pl.Float64, strict=False)
+        bad = present & (parsed.is_null() | ~parsed.is_finite())
+        value = pl.when(~bad).then(parsed)
+        reason = (
+            pl.when(bad)
+            .then(pl.format("not a finite number: '{}'", _shown(text)))
+            .otherwise(missing if field.required else none)
+        )
+        return {field.column: value}, reason, padded
+
+    if field.kind == "ts":
+        iso = text.str.replace(r"^(\d{4}-\d{2}-\d{2})[ t]", "${1}T")
+        aware = iso.str.to_datetime(_TS_FORMATS_AWARE, strict=False, time_unit="us")
+        naive = iso.str.to_datetime(
+            _TS_FORMAT_NAIVE, strict=False, time_unit="us"
+        ).dt.replace_time_zone("UTC")
+        date_only = iso.str.to_datetime(
+            _TS_FORMAT_DATE, strict=False, time_unit="us"
+        ).dt.replace_time_zone("UTC")
+        value = pl.coalesce(aware.dt.convert_time_zone("UTC"), naive, date_only).cast(_UTC)
+        bad = present & value.is_null()
+        reason = (
+            pl.when(bad)
+            .then(pl.format("not an ISO 8601 timestamp: '{}'", _shown(text)))
+            .otherwise(missing if field.required else none)
+        )
+        coerced = padded | (present & value.is_not_null() & ~text.str.contains(_UTC_SUFFIX))
+        return {field.column: value}, reason, coerced
+
+    if field.kind == "status":
+        enum = pl.Enum(list(statuses))
+        canonical = canonical_status_expr(field.source, statuses)
+        value = pl.when(present).then(canonical).cast(enum)
+        coerced = present & (canonical != "UNKNOWN") & (raw != canonical)
+        return {"status": value, "status_raw": raw}, missing, coerced
+
+    raise AssertionError(f"unknown field kind {field.kind!r}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- raw frame
+
+
+def _conform(records: pl.DataFrame, ep: Endpoint) -> pl.DataFrame:
+    """Give ``records`` exactly the wire schema (missing columns/struct fields -> null)."""
+    schema = ep.wire_schema()
+    if records.schema == schema:
+        return records
+    exprs = []
+    for name, dtype in schema.items():
+        if name not in records.columns:
+            exprs.append(pl.lit(None, dtype).alias(name))
+        elif name == ep.child_key and records.schema[name] != dtype:
+            have = records.schema[name]
+            inner = getattr(getattr(have, "inner", None), "fields", None)
+            if inner is None:  # e.g. all-null lines parsed as Null / List(Null)
+                exprs.append(pl.col(name).cast(dtype, strict=False))
+                continue
+            present = {f.name for f in inner}
+            exprs.append(
+                pl.col(name)
+                .list.eval(
+                    pl.struct(
+                        [
+                            (
+                                pl.element().struct.field(f).cast(pl.String)
+                                if f in present
+                                else pl.lit(None, pl.String)
+                            ).alias(f)
+                            for f in ep.child_fields
+                        ]
+                    )
+                )
+                .alias(name)
+            )
+        else:
+            exprs.append(pl.col(name).cast(dtype).alias(name))
+    return records.select(exprs)
+
+
+def _raw_frame(
+    ep: Endpoint, data: Sequence[_PageLike] | pl.DataFrame
+) -> tuple[pl.DataFrame, list[bytes]]:
+    """The batch's raw frame (wire columns, ``_page``, ``_index``, ``_src``, ``_rid``)."""
+    wire = list(ep.wire_schema())
+    if isinstance(data, pl.DataFrame):
+        missing = [c for c in ("_page", "_index") if c not in data.columns]
+        if missing:
+            raise ContractError(
+                f"raw frame for {ep.name} lacks column(s) {', '.join(missing)}; add the "
+                "page number (_page) and the record's 0-based position in its page (_index)",
+                endpoint=ep.name,
+            )
+        frame = _conform(data.drop("_page", "_index"), ep).with_columns(
+            data["_page"].cast(pl.Int32),
+            data["_index"].cast(pl.Int32),
+            pl.lit(None, pl.Int32).alias("_src"),
+        )
+        bodies: list[bytes] = []
+    else:
+        frames, numbers, lengths, bodies = [], [], [], []
+        for src, page in enumerate(data):
+            bodies.append(page.body)
+            height = page.records.height
+            if height == 0:
+                continue
+            frames.append(_conform(page.records, ep))
+            numbers.append((src, page.number))
+            lengths.append(height)
+        if not frames:
+            frames = [pl.DataFrame(schema=ep.wire_schema())]
+        frame = pl.concat(frames, how="vertical")
+        starts = pl.Series([0, *lengths[:-1]], dtype=pl.Int64).cum_sum()
+        meta = pl.DataFrame(
+            {
+                "_src": [s for s, _ in numbers],
+                "_page": [n for _, n in numbers],
+                "_start": starts[: len(numbers)],
+                "_n": lengths,
+            },
+            schema={"_src": pl.Int32, "_page": pl.Int32, "_start": pl.Int64, "_n": pl.Int64},
+        ).select(
+            pl.col("_src").repeat_by("_n").explode(),
+            pl.col("_page").repeat_by("_n").explode(),
+            pl.col("_start").repeat_by("_n").explode(),
+        )
+        frame = pl.concat([frame, meta], how="horizontal").with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) - pl.col("_start"))
+            .cast(pl.Int32)
+            .alias("_index")
+        )
+    return (
+        frame.select(
+            *wire,
+            pl.col("_page").cast(pl.Int32),
+            pl.col("_index").cast(pl.Int32),
+            pl.col("_src").cast(pl.Int32),
+        ).with_row_index("_rid"),
+        bodies,
+    )
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def _typed(
+    frame: pl.DataFrame, fields: tuple[_Field, ...], statuses: tuple[str, ...], keep: list[str]
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """Typed columns + ``_coerced`` + one ``_err{i}`` reason column per field."""
+    exprs: list[pl.Expr] = [pl.col(c) for c in keep]
+    flags = []
+    errors = []
+    for i, field in enumerate(fields):
+        values, reason, coerced = _coerce(field, statuses)
+        exprs += [expr.alias(name) for name, expr in values.items()]
+        exprs.append(reason.alias(f"_err{i}"))
+        errors.append((f"_err{i}", field.source))
+        flags.append(coerced)
+    exprs.append(pl.any_horizontal(flags).fill_null(False).alias("_coerced"))
+    return frame.select(exprs), errors
+
+
+def _reasons(frame: pl.DataFrame, errors: list[tuple[str, str]], line: bool) -> pl.DataFrame:
+    """Long frame ``_rid, field, reason`` of the coercion errors."""
+    cols = [c for c, _ in errors]
+    bad = frame.filter(pl.any_horizontal(pl.col(cols).is_not_null()))
+    if bad.height == 0:
+        return pl.DataFrame(schema={"_rid": pl.UInt32, "field": pl.String, "reason": pl.String})
+    parts = []
+    for col, source in errors:
+        label = pl.format("lines[{}]." + source, pl.col("_line")) if line else pl.lit(source)
+        parts.append(
+            bad.filter(pl.col(col).is_not_null()).select(
+                "_rid", label.alias("field"), pl.col(col).alias("reason")
+            )
+        )
+    return pl.concat(parts)
+
+
+def _explode_lines(raw: pl.DataFrame, child_key: str) -> pl.DataFrame:
+    lines = raw.select("_rid", child_key).filter(pl.col(child_key).list.len() > 0)
+    return (
+        lines.explode(child_key)
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int32).over("_rid").alias("_line"))
+        .unnest(child_key)
+    )
+
+
+def _dedup(frame: pl.DataFrame, key: tuple[str, ...], cursor: str | None) -> pl.DataFrame:
+    """Keep one row per key: latest cursor, then later page, then later index (fetch order kept)."""
+    if frame.select(pl.struct(key).is_duplicated().any()).item() is not True:
+        return frame
+    order = ([cursor] if cursor else []) + ["_page", "_index"]
+    winners = (
+        frame.select("_rid", *key, *order)
+        .sort(order, nulls_last=False)
+        .unique(subset=list(key), keep="last")
+        .get_column("_rid")
+    )
+    return frame.filter(pl.col("_rid").is_in(winners.implode()))
+
+
+def _pandera_failures(
+    table: str, typed: pl.DataFrame, provenance: pl.DataFrame, sources: Mapping[str, str]
+) -> pl.DataFrame:
+    """Validate ``typed`` with its pandera model; failures as ``_rid, field, reason`` rows.
+
+    ``provenance`` is row-aligned with ``typed`` (``_rid``, and ``_line`` for line tables).
+    Failures that are not about a row (wrong dtype, missing column) mean the coercion step
+    produced a wrong frame: that is a vendorkit bug and raises :class:`ValidationError`.
+    """
+    empty = pl.DataFrame(schema={"_rid": pl.UInt32, "field": pl.String, "reason": pl.String})
+    try:
+        TABLE_SCHEMAS[table].validate(typed, lazy=True)
+    except pa_errors.SchemaErrors as exc:
+        error: pa_errors.SchemaErrors = exc
+    else:
+        return empty
+    cases = error.failure_cases
+    structural = cases.filter(pl.col("index").is_null())
+    if structural.height:
+        detail = "; ".join(
+            f"{r['column']}: {r['check']} ({r['failure_case']})"
+            for r in structural.head(5).iter_rows(named=True)
+        )
+        raise ValidationError(
+            f"typed table {table} does not match its schema ({detail}); this is a vendorkit "
+            "bug: please report it with the endpoint and sync id"
+        ) from error
+    is_line = "_line" in provenance.columns
+    keys = TABLE_KEYS[table]
+    key_source = sources.get(keys[-1], keys[-1])
+    prov = provenance.with_row_index("index").with_columns(pl.col("index").cast(pl.Int32))
+    check = pl.col("check")
+    source = (
+        pl.when(check == "multiple_fields_uniqueness")
+        .then(pl.lit(key_source))
+        .otherwise(pl.col("column").replace_strict(dict(sources), default=pl.col("column")))
+    )
+    field = pl.format("lines[{}].{}", pl.col("_line"), source) if is_line else source
+    reason = (
+        pl.when(check.str.starts_with("greater_than_or_equal_to("))
+        .then(
+            pl.format(
+                "must be >= {}, got {}",
+                check.str.extract(r"\((.*)\)"),
+                pl.col("failure_case"),
+            )
+        )
+        .when(check == "not_nullable")
+        .then(pl.lit("missing: null where a value is required"))
+        .when(check.str.ends_with("uniqueness"))
+        .then(pl.format("duplicate key within the batch: {}", pl.col("failure_case")))
+        .otherwise(pl.format("failed check {}: {}", check, pl.col("failure_case")))
+    )
+    return (
+        cases.select("index", "column", "check", "failure_case")
+        .join(prov, on="index", how="inner")
+        .select("_rid", field.alias("field"), reason.alias("reason"))
+    )
+
+
+def _record_key(ep: Endpoint) -> pl.Expr:
+    parts = [pl.col(k).str.strip_chars() for k in ep.primary_key]
+    return (
+        pl.when(pl.all_horizontal([p.is_null() for p in parts]))
+        .then(pl.lit(None, pl.String))
+        .otherwise(pl.concat_str([p.fill_null("") for p in parts], separator="|"))
+    )
+
+
+def _raw_records(
+    ep: Endpoint, raw: pl.DataFrame, rids: pl.Series, bodies: list[bytes]
+) -> pl.DataFrame:
+    """``_rid, page_number, record_index, record_key, raw_record`` for rejected records.
+
+    The JSON as served is re-read only from the pages that have rejects; without a body
+    (raw-frame input, 204, unparseable) the raw row itself is serialised.
+    """
+    wire = list(ep.wire_schema())
+    rows = raw.filter(pl.col("_rid").is_in(rids.implode())).select(
+        "_rid",
+        pl.col("_page").alias("page_number"),
+        pl.col("_index").alias("record_index"),
+        _record_key(ep).alias("record_key"),
+        pl.struct(wire).struct.json_encode().alias("raw_record"),
+        "_src",
+    )
+    if not bodies:
+        return rows.drop("_src")
+    served: dict[int, str] = {}
+    for (src,), group in rows.filter(pl.col("_src").is_not_null()).group_by(
+        "_src", maintain_order=True
+    ):
+        listing = _records_in_body(bodies[src], ep.list_key)
+        if listing is None:
+            continue
+        for rid, index in group.select("_rid", "record_index").iter_rows():
+            if 0 <= index < len(listing):
+                served[rid] = json.dumps(listing[index], ensure_ascii=False)
+    if not served:
+        return rows.drop("_src")
+    found = pl.DataFrame(
+        {"_rid": list(served), "_served": list(served.values())},
+        schema={"_rid": pl.UInt32, "_served": pl.String},
+    )
+    return (
+        rows.join(found, on="_rid", how="left")
+        .with_columns(pl.coalesce("_served", "raw_record").alias("raw_record"))
+        .drop("_src", "_served")
+    )
+
+
+def _records_in_body(body: bytes, list_key: str) -> list[Any] | None:
+    if not body:
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:  # not JSON: fall back to the parsed row
+        return None
+    if isinstance(parsed, dict):
+        parsed = parsed.get(list_key)
+    return parsed if isinstance(parsed, list) else None
+
+
+def _empty_rejects() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECTS_SCHEMA)
+
+
+def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_id: str) -> Batch:
+    """Turn one endpoint's raw pages into typed, validated, deduplicated tables and rejects.
+
+    Args:
+        endpoint: ``"inventory"``, ``"orders"`` or ``"shipments"``.
+        data: the pages of one fetch (objects with ``number``, ``body`` and ``records``, the
+            all-String wire frame), or a raw frame with the wire columns plus ``_page``
+            (Int32) and ``_index`` (Int32, the record's 0-based position in its page).
+        sync_id: written into every reject row.
+
+    Returns:
+        A :class:`Batch`: ``tables`` (exactly the typed-table columns/dtypes; keys unique),
+        ``rejects`` (one row per rejected record and failing field) and ``counts``.
+
+    Raises:
+        ConfigError: unknown endpoint.
+        ContractError: a raw frame without ``_page`` / ``_index``.
+        ValidationError: the typed frame breaks its schema structurally (a vendorkit bug).
+
+    Example:
+        >>> raw = pl.DataFrame({"partNumber": ["P1", "P2"], "warehouse": ["20", "20"],
+        ...     "quantity": ["5", "-1"], "lastUpdated": ["2026-01-02T03:04:05-07:00", None],
+        ...     "_page": [1, 1], "_index": [0, 1]})
+        >>> batch = normalise("inventory", raw, sync_id="s1")
+        >>> batch.tables["inventory"]["quantity_on_hand"].to_list()
+        [5]
+        >>> batch.rejects.select("field", "reason").row(0)
+        ('quantity', 'must be >= 0, got -1')
+        >>> (batch.counts.loaded, batch.counts.rejected, batch.counts.coerced)
+        (1, 1, 1)
+    """
+    ep = get_endpoint(endpoint)
+    plan = _PLANS[ep.name]
+    table_names = ENDPOINT_TABLES[ep.name]
+    raw, bodies = _raw_frame(ep, data)
+
+    header, header_errors = _typed(raw, plan.header, plan.statuses, ["_rid", "_page", "_index"])
+    rejected = [_reasons(header, header_errors, line=False)]
+    lines = None
+    if ep.child_key:
+        exploded = _explode_lines(raw, ep.child_key)
+        lines, line_errors = _typed(exploded, plan.lines, plan.statuses, ["_rid", "_line"])
+        if plan.derive_line_number:
+            lines = lines.with_columns(
+                pl.col("line_number").fill_null(pl.col("_line") + 1).cast(pl.Int32)
+            )
+        rejected.append(_reasons(lines, line_errors, line=True))
+    header = header.drop([c for c, _ in header_errors])
+    if lines is not None:
+        lines = lines.drop([c for c, _ in line_errors])
+
+    parent_table = table_names[0]
+    parent_cols = list(TABLE_SCHEMAS[parent_table].to_schema().columns)
+    sources = {f.column: f.source for f in plan.header} | {"status_raw": "status"}
+    line_sources = {f.column: f.source for f in plan.lines} | {"position": "(position)"}
+
+    bad = pl.concat(rejected)
+    candidates = header.filter(~pl.col("_rid").is_in(bad["_rid"].implode()))
+    tables: dict[str, pl.DataFrame] = {}
+    while True:
+        winners = _dedup(candidates, TABLE_KEYS[parent_table], plan.cursor)
+        failures = [
+            _pandera_failures(
+                parent_table, winners.select(parent_cols), winners.select("_rid"), sources
+            )
+        ]
+        child = None
+        if lines is not None:
+            child_table = table_names[1]
+            child_cols = list(TABLE_SCHEMAS[child_table].to_schema().columns)
+            child = lines.join(
+                winners.select("_rid", *plan.line_parent_columns), on="_rid", how="inner"
+            ).sort("_rid", "_line")
+            if plan.line_position_column:
+                child = child.with_columns(
+                    (pl.col("_line") + 1).cast(pl.Int32).alias(plan.line_position_column)
+                )
+            failures.append(
+                _pandera_failures(
+                    child_table,
+                    child.select(child_cols),
+                    child.select("_rid", "_line"),
+                    line_sources,
+                )
+            )
+        new_bad = pl.concat(failures)
+        if new_bad.height == 0:
+            break
+        bad = pl.concat([bad, new_bad])
+        failed = new_bad["_rid"].unique().implode()
+        failed_keys = winners.filter(pl.col("_rid").is_in(failed)).select(TABLE_KEYS[parent_table])
+        candidates = candidates.filter(~pl.col("_rid").is_in(failed))
+        survivors = candidates.filter(~pl.col("_rid").is_in(winners["_rid"].implode()))
+        if survivors.join(failed_keys, on=list(failed_keys.columns), how="semi").height == 0:
+            # no older version of a failed key is waiting: the rest is already valid
+            winners = winners.filter(~pl.col("_rid").is_in(failed))
+            if child is not None:
+                child = child.filter(~pl.col("_rid").is_in(failed))
+            break
+        # an older valid version of a rejected winner may now win: dedup and validate again
+
+    tables[parent_table] = winners.select(parent_cols)
+    if child is not None:
+        tables[table_names[1]] = child.select(
+            list(TABLE_SCHEMAS[table_names[1]].to_schema().columns)
+        )
+
+    bad_rids = bad["_rid"].unique()
+    coerced = winners.get_column("_coerced")
+    if lines is not None and lines.height:
+        coerced_line_rids = lines.filter(pl.col("_coerced"))["_rid"].unique().implode()
+        coerced = coerced | winners.get_column("_rid").is_in(coerced_line_rids)
+    counts = BatchCounts(
+        fetched=raw.height,
+        loaded=winners.height,
+        rejected=bad_rids.len(),
+        deduplicated=raw.height - bad_rids.len() - winners.height,
+        coerced=int(coerced.sum()),
+        unknown_status=(
+            int((winners.get_column("status") == "UNKNOWN").sum()) if plan.statuses else 0
+        ),
+    )
+
+    if bad.height == 0:
+        rejects = _empty_rejects()
+    else:
+        provenance = _raw_records(ep, raw, bad_rids, bodies)
+        rejects = (
+            bad.unique(maintain_order=True)
+            .join(provenance, on="_rid", how="left")
+            .sort("_rid", maintain_order=True)
+            .select(
+                pl.lit(ep.name).alias("endpoint"),
+                pl.lit(sync_id).alias("sync_id"),
+                "page_number",
+                "record_index",
+                "record_key",
+                "field",
+                "reason",
+                "raw_record",
+            )
+            .cast(REJECTS_SCHEMA)  # type: ignore[arg-type]
+        )
+    return Batch(endpoint=ep.name, sync_id=sync_id, tables=tables, rejects=rejects, counts=counts)
