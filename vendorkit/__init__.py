@@ -1,5 +1,18 @@
 """vendorkit: Ingram Micro Vendor API data as validated polars DataFrames cached in DuckDB."""
 
+from vendorkit.analysis import (
+    backorder_aging,
+    carrier_performance,
+    days_of_supply,
+    inventory_trend,
+    late_shipments,
+    order_fill_rates,
+    order_lead_times,
+    reseller_concentration,
+    shipment_lag,
+    shipment_lag_detail,
+    stock_by_warehouse,
+)
 from vendorkit.config import Settings
 from vendorkit.errors import (
     ApiError,
@@ -31,4 +44,24 @@ __all__ = [
     "ValidationError",
     "VendorkitError",
     "__version__",
+    "backorder_aging",
+    "carrier_performance",
+    "days_of_supply",
+    "inventory_trend",
+    "late_shipments",
+    "order_fill_rates",
+    "order_lead_times",
+    "reseller_concentration",
+    "shipment_lag",
+    "shipment_lag_detail",
+    "stock_by_warehouse",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import ``vendorkit.charts`` (and with it altair) only when first used."""
+    if name == "charts":
+        import importlib
+
+        return importlib.import_module("vendorkit.charts")
+    raise AttributeError(f"module 'vendorkit' has no attribute {name!r}")

@@ -36,6 +36,7 @@ from vendorkit.errors import ConfigError, MissingFieldError
 
 __all__ = [
     "AGE_BUCKETS",
+    "LAG_PERCENTILES",
     "backorder_aging",
     "carrier_performance",
     "days_of_supply",
@@ -271,14 +272,19 @@ def _undelivered(end: datetime) -> pl.Expr:
     )
 
 
+#: Percentiles reported by :func:`shipment_lag` (p25/p75/p5 feed the box plots).
+LAG_PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 90, 95)
+
+
 def _quantile_aggs(column: str) -> list[pl.Expr]:
     c = pl.col(column)
     return [
         c.count().alias(f"{column}_count"),
         c.mean().alias(f"{column}_mean"),
-        c.quantile(0.5, interpolation="linear").alias(f"{column}_p50"),
-        c.quantile(0.9, interpolation="linear").alias(f"{column}_p90"),
-        c.quantile(0.95, interpolation="linear").alias(f"{column}_p95"),
+        *[
+            c.quantile(q / 100, interpolation="linear").alias(f"{column}_p{q}")
+            for q in LAG_PERCENTILES
+        ],
     ]
 
 
@@ -1097,7 +1103,8 @@ def shipment_lag(
 
     * ``shipments``: shipments counted (not cancelled, order known and not cancelled);
     * for ``order_to_ship_days`` and ``transit_days`` each: ``_count`` (non-null values),
-      ``_mean``, ``_p50``, ``_p90``, ``_p95`` (linear interpolation);
+      ``_mean``, ``_p5``, ``_p25``, ``_p50``, ``_p75``, ``_p90``, ``_p95`` (linear
+      interpolation; p5/p25/p75 are there for box plots);
     * with ``promise_days``: ``on_time`` (delivered within ``promise_days`` of the order
       date), ``late`` (delivered later, or undelivered past the promise at ``as_of``), and
       ``on_time_share = on_time / (on_time + late)``; undelivered shipments still within the

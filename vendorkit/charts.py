@@ -672,64 +672,95 @@ def backorder_aging_chart(
 
 # --------------------------------------------------------------------------- shipments
 
-_MEASURES = {"transit_days": "transit (days)", "order_to_ship_days": "order to ship (days)"}
+_MEASURES = {"order_to_ship_days": "order to ship", "transit_days": "transit"}
+_BOX_QUANTILES = (5, 25, 50, 75, 95)
 
 
 def lag_distribution_chart(
-    detail: pl.DataFrame | pl.LazyFrame,
+    lags: pl.DataFrame | pl.LazyFrame,
     *,
-    measure: str = "transit_days",
+    measure: str | None = None,
     by: str = "carrier",
     source: str | None = None,
     as_of: datetime | None = None,
 ) -> alt.LayerChart:
-    """Box plots of a lag by carrier (from :func:`shipment_lag_detail`), pre-aggregated.
+    """Box plots of shipment lags per carrier (or group), drawn from pre-aggregated quantiles.
 
-    Per group the quantiles are computed in polars (p5, p25, p50, p75, p95; linear
-    interpolation) and drawn as a rule (p5–p95 whiskers), a bar (p25–p75 box) and a tick
-    (median): one row per group is embedded, whatever the number of shipments.
+    Takes :func:`shipment_lag` output (the per-group ``*_p5 ... *_p95`` columns) or
+    :func:`shipment_lag_detail` output (per shipment; its quantiles are computed here in
+    polars). Either way one row per group and measure is embedded, whatever the number of
+    shipments. Drawn as a rule (p5–p95 whiskers), a bar (p25–p75 box) and a tick (median);
+    ``measure=None`` shows both ``order_to_ship_days`` and ``transit_days`` side by side
+    (colour), or pick one. A frame without the ``by`` column is drawn as one group, ``all``.
 
     Example:
-        >>> d = pl.DataFrame({"carrier": ["UPS", "UPS", "FedEx"], "transit_days": [1.0, 3.0, 2.0]})
+        >>> d = pl.DataFrame({"carrier": ["UPS", "UPS", "FedEx"], "transit_days": [1.0, 3.0, 2.0],
+        ...                   "order_to_ship_days": [0.5, 1.0, 2.0]})
         >>> [l["mark"]["type"] for l in lag_distribution_chart(d).to_dict()["layer"]]
         ['rule', 'bar', 'tick']
     """
-    if measure not in _MEASURES:
-        raise ConfigError(f"measure must be one of {', '.join(_MEASURES)}, not {measure!r}")
-    df = _df(detail)
-    _need(df, "lag_distribution_chart", "shipment_lag_detail", by, measure)
-    m = pl.col(measure)
-    data = (
-        df.drop_nulls(measure)
-        .group_by(by)
-        .agg(
-            pl.len().alias("shipments"),
-            *[
-                m.quantile(q / 100, interpolation="linear").alias(f"p{q}")
-                for q in (5, 25, 50, 75, 95)
-            ],
-        )
-        .sort(by, nulls_last=True)
+    if measure is not None and measure not in _MEASURES:
+        raise ConfigError(f"measure must be one of {', '.join(_MEASURES)} or None, not {measure!r}")
+    measures = [measure] if measure else list(_MEASURES)
+    df = _df(lags)
+    if by not in df.columns:
+        df = df.with_columns(pl.lit("all").alias(by))
+    parts = []
+    for m in measures:
+        if f"{m}_p50" in df.columns:  # shipment_lag summary
+            _need(
+                df,
+                "lag_distribution_chart",
+                "shipment_lag",
+                *[f"{m}_p{q}" for q in _BOX_QUANTILES],
+                f"{m}_count",
+            )
+            part = df.select(
+                pl.col(by).cast(pl.String),
+                pl.col(f"{m}_count").cast(pl.Int64).alias("shipments"),
+                *[pl.col(f"{m}_p{q}").cast(pl.Float64).alias(f"p{q}") for q in _BOX_QUANTILES],
+            )
+        else:
+            _need(df, "lag_distribution_chart", "shipment_lag or shipment_lag_detail", m)
+            part = (
+                df.drop_nulls(m)
+                .group_by(pl.col(by).cast(pl.String))
+                .agg(
+                    pl.len().cast(pl.Int64).alias("shipments"),
+                    *[
+                        pl.col(m).quantile(q / 100, interpolation="linear").alias(f"p{q}")
+                        for q in _BOX_QUANTILES
+                    ],
+                )
+            )
+        parts.append(part.with_columns(pl.lit(_MEASURES[m]).alias("measure")))
+    data = pl.concat(parts).filter(pl.col("shipments") > 0).sort(by, "measure", nulls_last=True)
+    definition = "; ".join(
+        {
+            "order_to_ship_days": "order to ship = ship date - order date",
+            "transit_days": "transit = delivered - ship date",
+        }[m]
+        for m in measures
     )
+    label = " and ".join(_MEASURES[m] for m in measures)
     title = _title(
-        f"{_MEASURES[measure].split(' (')[0].capitalize()} time by {by.replace('_', ' ')}",
-        (
-            "transit = delivered - ship date"
-            if measure == "transit_days"
-            else "order to ship = ship date - order date"
-        )
-        + "; box p25–p75, tick median, whiskers p5–p95",
+        f"{label.capitalize()} days by {by.replace('_', ' ')}",
+        f"{definition}; box p25–p75, tick median, whiskers p5–p95",
         source,
         as_of,
     )
-    base = _chart(data, None).encode(
-        y=alt.Y(f"{by}:N", title=by.replace("_", " ")),
-        tooltip=[f"{by}:N", "shipments:Q"]
-        + [alt.Tooltip(f"p{q}:Q", format=".2f") for q in (5, 25, 50, 75, 95)],
-    )
-    whiskers = base.mark_rule().encode(x=alt.X("p5:Q", title=_MEASURES[measure]), x2="p95:Q")
-    box = base.mark_bar(size=14).encode(x="p25:Q", x2="p75:Q")
-    median = base.mark_tick(color="white", thickness=2, size=14).encode(x="p50:Q")
+    encoding: dict[str, Any] = {
+        "y": alt.Y(f"{by}:N", title=by.replace("_", " ")),
+        "tooltip": [f"{by}:N", "measure:N", "shipments:Q"]
+        + [alt.Tooltip(f"p{q}:Q", format=".2f") for q in _BOX_QUANTILES],
+    }
+    if len(measures) > 1:
+        encoding["yOffset"] = alt.YOffset("measure:N", sort=list(_MEASURES.values()))
+        encoding["color"] = alt.Color("measure:N", title=None, sort=list(_MEASURES.values()))
+    base = _chart(data, None).encode(**encoding)
+    whiskers = base.mark_rule().encode(x=alt.X("p5:Q", title="days"), x2="p95:Q")
+    box = base.mark_bar(size=10).encode(x="p25:Q", x2="p75:Q")
+    median = base.mark_tick(color="black", thickness=2, size=10).encode(x="p50:Q")
     return alt.layer(whiskers, box, median, title=title)
 
 
