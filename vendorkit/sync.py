@@ -1,0 +1,853 @@
+"""Sync orchestration: client -> schemas -> one write transaction per endpoint; replay.
+
+For each endpoint, :func:`run_sync`
+
+1. reads the endpoint's cursor (short read; no cursor = first sync = full refresh);
+2. fetches every page (``updatedSince`` = cursor on incremental syncs) and, after that
+   pass, *catch-up* passes with ``updatedSince`` = the previous pass's start on the server
+   clock, until a pass brings nothing new (at most :data:`MAX_CATCHUP_PASSES`), so records
+   that changed while pages were being read are not missed;
+3. normalises the pages (:func:`vendorkit.schemas.normalise`: typed, validated, deduplicated
+   frames + rejects) -- all without holding the database;
+4. writes, in ONE transaction: the raw pages (zstd-compressed) to the archive, the typed
+   tables, the rejects, the new cursor and a ``sync_log`` row; then applies archive retention.
+
+A failure anywhere in 1-4 leaves every data table exactly as it was; a ``failed`` row is
+then written to ``sync_log`` in a separate small transaction (so ``vendorkit status`` can
+show the error) and the report's row for that endpoint says ``failed`` with the error. The
+other endpoints still sync. A killed process leaves the last committed state.
+
+The cursor of the next incremental sync is the server's ``Date`` of this sync's first
+response minus :data:`CURSOR_OVERLAP`; records seen twice because of the overlap are
+deduplicated by key, so the overlap is harmless.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import secrets
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pyarrow as pa
+
+from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
+from vendorkit.errors import ContractError, StoreError, VendorkitError
+from vendorkit.store import ENDPOINT_TABLES, Store
+
+if TYPE_CHECKING:
+    from vendorkit.config import Settings
+
+__all__ = [
+    "CURSOR_OVERLAP",
+    "MAX_CATCHUP_PASSES",
+    "EndpointSync",
+    "SyncReport",
+    "new_sync_id",
+    "replay",
+    "run_replay",
+    "run_sync",
+    "sync",
+]
+
+#: Subtracted from the server clock when the next ``updatedSince`` is stored.
+CURSOR_OVERLAP = timedelta(minutes=5)
+#: Catch-up passes after the main pass, at most.
+MAX_CATCHUP_PASSES = 3
+_CODEC = "zstd"
+
+Normaliser = Callable[..., Any]
+
+_COUNT_FIELDS = (
+    "pages",
+    "requests",
+    "fetched",
+    "loaded",
+    "rejected",
+    "deduplicated",
+    "coerced",
+    "unknown_status",
+)
+
+
+def new_sync_id(now: datetime | None = None) -> str:
+    """A sortable, unique sync id: UTC wall-clock time plus 6 random hex digits.
+
+    Example:
+        >>> new_sync_id(datetime(2026, 11, 1, tzinfo=UTC))[:20]
+        '20261101T000000.000Z'
+    """
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+@dataclass(slots=True)
+class EndpointSync:
+    """The outcome of one endpoint in one sync (one row of :class:`SyncReport`).
+
+    ``outcome`` is ``ok``, ``failed`` or ``replayed``. ``fetched`` counts records served
+    (all passes); ``loaded`` rows written to the header table; ``rejected`` quarantined
+    records; ``deduplicated`` duplicates dropped by key; ``coerced`` values repaired
+    (numbers as strings, offsets, ...); ``unknown_status`` statuses mapped to ``UNKNOWN``.
+    """
+
+    endpoint: str
+    outcome: str = "ok"
+    full_refresh: bool = False
+    passes: int = 0
+    pages: int = 0
+    requests: int = 0
+    fetched: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    deduplicated: int = 0
+    coerced: int = 0
+    unknown_status: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+
+
+_REPORT_COLUMNS = (
+    "endpoint",
+    "outcome",
+    "full_refresh",
+    "pages",
+    "requests",
+    "fetched",
+    "loaded",
+    "rejected",
+    "deduplicated",
+    "coerced",
+    "unknown_status",
+    "duration_s",
+    "error",
+)
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What a :func:`sync` (or :func:`replay`) did, per endpoint.
+
+    Prints as a table (``str(report)``) and renders as HTML in notebooks.
+
+    Example:
+        >>> report = SyncReport(sync_id="s1", source="sandbox", rows=[EndpointSync("orders")])
+        >>> report.ok, report.to_frame()["endpoint"].to_list()
+        (True, ['orders'])
+    """
+
+    sync_id: str
+    source: str
+    rows: list[EndpointSync] = field(default_factory=list)
+    full: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no endpoint failed."""
+        return all(r.outcome != "failed" for r in self.rows)
+
+    @property
+    def failed(self) -> list[EndpointSync]:
+        """The rows of the endpoints that failed."""
+        return [r for r in self.rows if r.outcome == "failed"]
+
+    def __getitem__(self, endpoint: str) -> EndpointSync:
+        for row in self.rows:
+            if row.endpoint == endpoint:
+                return row
+        raise KeyError(endpoint)
+
+    def raise_for_failures(self) -> SyncReport:
+        """Raise :class:`StoreError` naming the failed endpoints and their errors, if any."""
+        if self.failed:
+            detail = "; ".join(f"{r.endpoint}: {r.error}" for r in self.failed)
+            raise StoreError(
+                f"sync {self.sync_id} failed for {detail}. The store keeps the previous "
+                "data for those endpoints; fix the cause and run `vendorkit sync` again",
+                endpoint=self.failed[0].endpoint,
+            )
+        return self
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per endpoint with the :data:`_REPORT_COLUMNS` plus ``source``."""
+        schema: dict[str, pl.DataType] = {
+            "endpoint": pl.String(),
+            "source": pl.String(),
+            "outcome": pl.String(),
+            "full_refresh": pl.Boolean(),
+            **{c: pl.Int64() for c in _COUNT_FIELDS},
+            "duration_s": pl.Float64(),
+            "error": pl.String(),
+        }
+        data = [
+            {**{k: getattr(r, k) for k in _REPORT_COLUMNS}, "source": self.source}
+            for r in self.rows
+        ]
+        return pl.DataFrame(data, schema=schema)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``vendorkit sync --json``)."""
+        return {
+            "sync_id": self.sync_id,
+            "source": self.source,
+            "full": self.full,
+            "ok": self.ok,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "endpoints": [dataclasses.asdict(r) for r in self.rows],
+        }
+
+    def _table(self) -> tuple[list[str], list[list[str]]]:
+        head = [
+            "endpoint",
+            "outcome",
+            "pages",
+            "fetched",
+            "loaded",
+            "rejected",
+            "dedup",
+            "coerced",
+            "unknown",
+            "seconds",
+        ]
+        body = [
+            [
+                r.endpoint,
+                r.outcome + (" (full)" if r.full_refresh else ""),
+                str(r.pages),
+                f"{r.fetched:,}",
+                f"{r.loaded:,}",
+                f"{r.rejected:,}",
+                f"{r.deduplicated:,}",
+                f"{r.coerced:,}",
+                f"{r.unknown_status:,}",
+                f"{r.duration_s:.2f}",
+            ]
+            for r in self.rows
+        ]
+        return head, body
+
+    def __str__(self) -> str:
+        head, body = self._table()
+        widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
+        line = lambda cells: "  ".join(  # noqa: E731
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        out = [f"sync {self.sync_id} (source: {self.source})", line(head)]
+        out += [line(row) for row in body]
+        out += [f"  {r.endpoint}: {r.error}" for r in self.failed]
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        head, body = self._table()
+        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        trs = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body
+        )
+        errors = "".join(
+            f"<p><b>{html.escape(r.endpoint)}</b>: {html.escape(r.error or '')}</p>"
+            for r in self.failed
+        )
+        return (
+            f"<p>sync <code>{html.escape(self.sync_id)}</code> "
+            f"(source: <b>{html.escape(self.source)}</b>)</p>"
+            f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>{errors}"
+        )
+
+
+# -- fetching ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Fetched:
+    pages: list[Any]
+    archive: pl.DataFrame
+    server_start: datetime
+    passes: int
+    requests: int
+
+
+def _archive_rows(page: Any, pass_number: int) -> dict[str, Any]:
+    body = bytes(page.body or b"")
+    return {
+        "pass_number": pass_number,
+        "page_number": int(page.number),
+        "fetched_at": page.fetched_at,
+        "status_code": int(page.status_code),
+        "correlation_id": page.correlation_id,
+        "records_found": page.records_found,
+        "server_date": page.server_date,
+        "encoding": _CODEC if body else "identity",
+        "body_size": len(body),
+        "body": pa.compress(body, codec=_CODEC, asbytes=True) if body else b"",
+    }
+
+
+_ARCHIVE_SCHEMA: dict[str, pl.DataType] = {
+    "pass_number": pl.Int16(),
+    "page_number": pl.Int32(),
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "status_code": pl.Int16(),
+    "correlation_id": pl.String(),
+    "records_found": pl.Int64(),
+    "server_date": pl.Datetime("us", "UTC"),
+    "encoding": pl.String(),
+    "body_size": pl.Int64(),
+    "body": pl.Binary(),
+}
+
+
+def _strip_body(page: Any) -> Any:
+    """Drop the raw bytes once archived (they are kept compressed), to bound memory."""
+    if dataclasses.is_dataclass(page) and not isinstance(page, type):
+        return dataclasses.replace(page, body=b"")
+    return page
+
+
+def _seen_keys(pages: Sequence[Any], columns: list[str]) -> pl.DataFrame:
+    frames = [p.records.select(columns) for p in pages if p.records.height]
+    if not frames:
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.String()))
+    return pl.concat(frames, how="vertical")
+
+
+def _fetch(client: Any, endpoint: str, updated_since: datetime | None) -> _Fetched:
+    ep = get_endpoint(endpoint)
+    pages: list[Any] = []
+    rows: list[dict[str, Any]] = []
+    server_start: datetime | None = None
+    since = updated_since
+    passes = 0
+    requests_pages = 0
+    requests_before = _client_requests(client)
+    while True:
+        passes += 1
+        pass_start: datetime | None = None
+        pass_pages: list[Any] = []
+        pass_rows: list[dict[str, Any]] = []
+        for page in client.iter_pages(endpoint, updated_since=since):
+            if pass_start is None:
+                pass_start = page.server_date or datetime.now(UTC)
+            pass_rows.append(_archive_rows(page, passes))
+            pass_pages.append(_strip_body(page))
+        if pass_start is None:  # a client that yields nothing for an empty result
+            pass_start = datetime.now(UTC)
+        if server_start is None:
+            server_start = pass_start
+        new_records = sum(p.records.height for p in pass_pages)
+        if passes > 1 and new_records:
+            identity = [*ep.primary_key, ep.cursor_field]
+            fresh = _seen_keys(pass_pages, identity).join(
+                _seen_keys(pages, identity), on=identity, how="anti", nulls_equal=True
+            )
+            new_records = fresh.height
+        requests_pages += len(pass_rows)
+        if passes > 1 and new_records == 0:
+            break  # nothing new: this pass repeats records already held; keep it out
+        pages.extend(pass_pages)
+        rows.extend(pass_rows)
+        if passes > MAX_CATCHUP_PASSES:
+            break
+        since = pass_start
+    requests_after = _client_requests(client)
+    requests = (
+        requests_after - requests_before
+        if requests_before is not None and requests_after is not None
+        else requests_pages
+    )
+    archive = (
+        pl.DataFrame(rows, schema=_ARCHIVE_SCHEMA) if rows else pl.DataFrame(schema=_ARCHIVE_SCHEMA)
+    )
+    return _Fetched(pages, archive, server_start, passes, requests)
+
+
+def _client_requests(client: Any) -> int | None:
+    """The client's HTTP request counter when it has one (retries and 204s included)."""
+    for name in ("requests_made", "request_count", "requests"):
+        value = getattr(client, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+# -- normalising ------------------------------------------------------------------------
+
+
+def _default_normaliser() -> Normaliser:
+    from vendorkit.schemas import normalise  # pandera is heavy: import only when syncing
+
+    return normalise
+
+
+def _count(counts: Any, name: str) -> int | None:
+    if counts is None:
+        return None
+    value = counts.get(name) if isinstance(counts, Mapping) else getattr(counts, name, None)
+    return int(value) if value is not None else None
+
+
+def _apply_counts(row: EndpointSync, batch: Any, tables: Mapping[str, pl.DataFrame]) -> None:
+    counts = getattr(batch, "counts", None)
+    header = ENDPOINT_TABLES[row.endpoint][0]
+    rejects = getattr(batch, "rejects", None)
+    computed = {
+        "loaded": tables[header].height if header in tables else 0,
+        "rejected": (
+            rejects.select(pl.col("record_index", "page_number")).unique().height
+            if isinstance(rejects, pl.DataFrame)
+            and {"record_index", "page_number"} <= set(rejects.columns)
+            else (rejects.height if isinstance(rejects, pl.DataFrame) else 0)
+        ),
+    }
+    for name in ("fetched", "loaded", "rejected", "deduplicated", "coerced", "unknown_status"):
+        value = _count(counts, name)
+        if value is None:
+            value = computed.get(name, getattr(row, name))
+        setattr(row, name, value)
+
+
+def _tables_of(batch: Any) -> dict[str, pl.DataFrame]:
+    tables = getattr(batch, "tables", None)
+    if not isinstance(tables, Mapping):
+        raise ContractError("normalise() returned a batch without a `tables` mapping")
+    return dict(tables)
+
+
+def _rejects_of(batch: Any) -> pl.DataFrame:
+    rejects = getattr(batch, "rejects", None)
+    return rejects if isinstance(rejects, pl.DataFrame) else pl.DataFrame()
+
+
+# -- the sync ---------------------------------------------------------------------------
+
+
+def _resolve_endpoints(endpoints: str | Iterable[str] | None) -> list[str]:
+    if endpoints is None:
+        return list(ENDPOINT_NAMES)
+    names = [endpoints] if isinstance(endpoints, str) else list(endpoints)
+    return [get_endpoint(n).name for n in names]  # ConfigError for unknown names
+
+
+def run_sync(
+    store: Store,
+    client: Any,
+    endpoints: str | Iterable[str] | None = None,
+    *,
+    full: bool = False,
+    retention: int = 3,
+    source: str | None = None,
+    normaliser: Normaliser | None = None,
+    lock: bool = True,
+) -> SyncReport:
+    """Sync ``endpoints`` from ``client`` into ``store`` (the engine behind :func:`sync`).
+
+    Args:
+        store: the target store.
+        client: anything with ``iter_pages(endpoint, updated_since=...)`` yielding pages.
+        endpoints: names (default: all).
+        full: refetch everything; a full refresh replaces orders/shipments contents.
+        retention: raw-archive retention in syncs per endpoint (0 = keep all).
+        source: ``sandbox`` / ``api`` (default: ``client.source``).
+        normaliser: ``normalise(endpoint, pages, sync_id=...)`` (default: vendorkit.schemas).
+        lock: take the store's sync lock for the whole run.
+
+    Example:
+        >>> # report = run_sync(Store(":memory:"), client, ["inventory"])
+    """
+    names = _resolve_endpoints(endpoints)
+    normalise = normaliser or _default_normaliser()
+    started = datetime.now(UTC)
+    report = SyncReport(
+        sync_id=new_sync_id(started),
+        source=source or str(getattr(client, "source", "unknown")),
+        full=full,
+        started_at=started,
+    )
+    guard = store.sync_lock() if lock else _null_context()
+    with guard:
+        for endpoint in names:
+            report.rows.append(
+                _sync_endpoint(store, client, endpoint, report, full, retention, normalise)
+            )
+    report.finished_at = datetime.now(UTC)
+    return report
+
+
+class _null_context:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _sync_endpoint(
+    store: Store,
+    client: Any,
+    endpoint: str,
+    report: SyncReport,
+    full: bool,
+    retention: int,
+    normalise: Normaliser,
+) -> EndpointSync:
+    t0 = time.perf_counter()
+    started_at = datetime.now(UTC)
+    cursor = store.cursor(endpoint)
+    is_full = full or cursor is None or cursor.updated_since is None
+    row = EndpointSync(endpoint, full_refresh=is_full)
+    log: dict[str, Any] = {
+        "sync_id": report.sync_id,
+        "endpoint": endpoint,
+        "source": report.source,
+        "started_at": started_at,
+        "full_refresh": is_full,
+    }
+    try:
+        fetched = _fetch(client, endpoint, None if is_full else cursor.updated_since)  # type: ignore[union-attr]
+        row.passes, row.pages, row.requests = (
+            fetched.passes,
+            fetched.archive.height,
+            fetched.requests,
+        )
+        row.fetched = sum(p.records.height for p in fetched.pages)
+        batch = normalise(endpoint, fetched.pages, sync_id=report.sync_id)
+        tables = _tables_of(batch)
+        _apply_counts(row, batch, tables)
+        snapshot_at = fetched.server_start
+        log["server_date"] = snapshot_at
+        with store.write() as con:
+            store.archive_pages(
+                con,
+                fetched.archive.with_columns(pl.lit(endpoint).alias("endpoint")),
+                sync_id=report.sync_id,
+            )
+            store.apply_tables(
+                con,
+                endpoint,
+                tables,
+                sync_id=report.sync_id,
+                snapshot_at=snapshot_at,
+                full=is_full,
+            )
+            store.insert_rejects(
+                con,
+                _rejects_of(batch),
+                endpoint=endpoint,
+                sync_id=report.sync_id,
+                rejected_at=started_at,
+            )
+            store.set_cursor(
+                con,
+                endpoint,
+                updated_since=snapshot_at - CURSOR_OVERLAP,
+                sync_id=report.sync_id,
+                full_at=snapshot_at if is_full else None,
+            )
+            row.duration_s = time.perf_counter() - t0
+            store.log_sync(
+                con, {**log, **_log_counts(row), "outcome": "ok", "finished_at": datetime.now(UTC)}
+            )
+            store.purge_archive(con, endpoint, retention)
+    except VendorkitError as exc:
+        _record_failure(store, row, log, exc, t0)
+    except BaseException as exc:  # log the failure, then let the unexpected error surface
+        _record_failure(store, row, log, exc, t0)
+        raise
+    row.duration_s = time.perf_counter() - t0
+    return row
+
+
+def _log_counts(row: EndpointSync) -> dict[str, Any]:
+    return {"passes": row.passes, **{k: getattr(row, k) for k in _COUNT_FIELDS}}
+
+
+def _record_failure(
+    store: Store, row: EndpointSync, log: dict[str, Any], exc: BaseException, t0: float
+) -> None:
+    row.outcome = "failed"
+    row.error = f"{type(exc).__name__}: {exc}"
+    row.duration_s = time.perf_counter() - t0
+    try:
+        with store.write() as con:
+            store.log_sync(
+                con,
+                {
+                    **log,
+                    **_log_counts(row),
+                    "outcome": "failed",
+                    "finished_at": datetime.now(UTC),
+                    "error": row.error,
+                },
+            )
+    except StoreError as log_exc:  # the store itself is the problem: the report says so
+        row.error += f" (and the failure could not be logged: {log_exc})"
+
+
+def sync(
+    endpoints: str | Iterable[str] | None = None,
+    *,
+    full: bool = False,
+    settings: Settings | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+) -> SyncReport:
+    """Fetch endpoints from the Vendor API (or the sandbox) into the DuckDB store.
+
+    Incremental by default: only records updated since the last sync (``updatedSince``),
+    after a first full sync. Each endpoint commits atomically; a failed endpoint keeps its
+    previous data and is reported as ``failed`` (the others still sync).
+
+    Args:
+        endpoints: ``"inventory"``, ``"orders"``, ``"shipments"`` or a list (default: all).
+        full: full refresh (refetch everything; orders/shipments contents are replaced).
+        settings: configuration (default: from the environment).
+        on_progress: progress callback handed to the client (e.g. ``ProgressBars``).
+
+    Returns:
+        A :class:`SyncReport` (prints as a table; ``.to_frame()``, ``.to_dict()``).
+
+    Raises:
+        StoreLockedError: another sync kept the store locked too long.
+
+    Example:
+        >>> import vendorkit
+        >>> report = vendorkit.sync(["inventory"])  # doctest: +SKIP
+        >>> print(report)  # doctest: +SKIP
+    """
+    from vendorkit.client import open_client
+    from vendorkit.config import Settings
+
+    settings = settings or Settings()
+    store = open_store(settings)
+    names = _resolve_endpoints(endpoints)
+    with store.sync_lock(), open_client(settings, on_progress=on_progress) as client:
+        return run_sync(
+            store,
+            client,
+            names,
+            full=full,
+            retention=settings.archive_retention_syncs,
+            source=settings.source,
+            lock=False,
+        )
+
+
+def open_store(settings: Settings) -> Store:
+    """The :class:`Store` for ``settings`` (one shared in-memory store per settings value)."""
+    if settings.db_path == ":memory:":
+        store = _MEMORY_STORES.get(settings)
+        if store is None:
+            store = _MEMORY_STORES[settings] = Store(":memory:")
+        return store
+    return Store.from_settings(settings)
+
+
+# In-memory stores live as long as the Settings object naming them (weak keys), so
+# ``sync(settings=s)`` then ``load_inventory(settings=s)`` see the same data.
+_MEMORY_STORES: weakref.WeakKeyDictionary[Any, Store] = weakref.WeakKeyDictionary()
+
+
+# -- replay -----------------------------------------------------------------------------
+
+
+def parse_body(endpoint: str, body: bytes) -> pl.DataFrame:
+    """Parse an archived page body into the raw frame (``Endpoint.wire_schema()``).
+
+    Numbers keep their decimal text (``parse_int``/``parse_float`` = str), as the client does.
+
+    Example:
+        >>> parse_body("inventory", b'{"inventory": [{"partNumber": "A", "quantity": 3}]}')["quantity"].to_list()
+        ['3']
+    """
+    ep = get_endpoint(endpoint)
+    if not body:
+        return pl.DataFrame(schema=ep.wire_schema())
+    try:
+        doc = json.loads(body, parse_int=str, parse_float=str)
+    except ValueError as exc:
+        raise ContractError(
+            f"archived {endpoint} page is not JSON ({exc}); run sync(full=True) instead",
+            endpoint=endpoint,
+        ) from exc
+    records = doc if isinstance(doc, list) else doc.get(ep.list_key)
+    if not isinstance(records, list):
+        raise ContractError(
+            f"archived {endpoint} page has no {ep.list_key!r} list; run sync(full=True)",
+            endpoint=endpoint,
+        )
+    return pl.DataFrame(records, schema=ep.wire_schema(), strict=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedPage:
+    """A page rebuilt from the archive (same fields as ``vendorkit.client.Page``)."""
+
+    endpoint: str
+    number: int
+    body: bytes
+    records: pl.DataFrame
+    records_found: int | None
+    fetched_at: datetime
+    correlation_id: str
+    status_code: int
+    server_date: datetime | None
+
+
+def run_replay(
+    store: Store,
+    endpoints: str | Iterable[str] | None = None,
+    *,
+    normaliser: Normaliser | None = None,
+) -> SyncReport:
+    """Rebuild typed tables from the raw page archive (the engine behind :func:`replay`).
+
+    For each endpoint, the archived syncs are re-normalised and re-applied in order, in one
+    transaction: orders/shipments (and lines) are rebuilt from the oldest archived sync
+    (always a full one, retention keeps it), the inventory snapshots of the archived syncs
+    are recomputed (older snapshots stay), and their rejects are recomputed. Status history
+    and cursors are observations and are left as they are.
+    """
+    names = _resolve_endpoints(endpoints)
+    normalise = normaliser or _default_normaliser()
+    started = datetime.now(UTC)
+    report = SyncReport(sync_id=new_sync_id(started), source="archive", started_at=started)
+    with store.sync_lock():
+        for endpoint in names:
+            report.rows.append(_replay_endpoint(store, endpoint, normalise))
+    report.finished_at = datetime.now(UTC)
+    return report
+
+
+def _replay_endpoint(store: Store, endpoint: str, normalise: Normaliser) -> EndpointSync:
+    t0 = time.perf_counter()
+    row = EndpointSync(endpoint, outcome="replayed")
+    if not store.exists():
+        row.outcome = "skipped"
+        return row
+    syncs = store.query(
+        "SELECT p.sync_id, coalesce(any_value(l.full_refresh), false) AS full_refresh, "
+        "coalesce(any_value(l.server_date), min(p.server_date)) AS server_date, "
+        "any_value(l.started_at) AS started_at FROM raw_pages p LEFT JOIN sync_log l "
+        "ON l.sync_id = p.sync_id AND l.endpoint = p.endpoint WHERE p.endpoint = ? "
+        "GROUP BY p.sync_id ORDER BY p.sync_id",
+        [endpoint],
+    )
+    if syncs.height == 0:
+        row.outcome = "skipped"
+        row.error = "no archived pages for this endpoint"
+        return row
+    if endpoint != "inventory" and not syncs["full_refresh"][0]:
+        raise StoreError(
+            f"the {endpoint} archive does not start with a full sync, so it cannot rebuild "
+            "the tables; run vendorkit.sync(full=True) instead",
+            endpoint=endpoint,
+        )
+    sync_ids = syncs["sync_id"].to_list()
+    with store.write() as con:
+        if endpoint == "inventory":
+            con.execute(
+                "DELETE FROM inventory_history WHERE sync_id IN (SELECT unnest(?))", [sync_ids]
+            )
+            con.execute(
+                "DELETE FROM inventory_snapshots WHERE sync_id IN (SELECT unnest(?))", [sync_ids]
+            )
+        con.execute(
+            "DELETE FROM rejects WHERE endpoint = ? AND sync_id IN (SELECT unnest(?))",
+            [endpoint, sync_ids],
+        )
+        for info in syncs.iter_rows(named=True):
+            pages = _archived_pages(store, con, endpoint, info["sync_id"])
+            batch = normalise(endpoint, pages, sync_id=info["sync_id"])
+            tables = _tables_of(batch)
+            part = EndpointSync(endpoint)
+            _apply_counts(part, batch, tables)
+            for name in (
+                "fetched",
+                "loaded",
+                "rejected",
+                "deduplicated",
+                "coerced",
+                "unknown_status",
+            ):
+                setattr(row, name, getattr(row, name) + getattr(part, name))
+            row.pages += len(pages)
+            store.apply_tables(
+                con,
+                endpoint,
+                tables,
+                sync_id=info["sync_id"],
+                snapshot_at=info["server_date"],
+                full=bool(info["full_refresh"]),
+                status_history=False,
+            )
+            store.insert_rejects(
+                con,
+                _rejects_of(batch),
+                endpoint=endpoint,
+                sync_id=info["sync_id"],
+                rejected_at=info["started_at"] or info["server_date"],
+            )
+    row.passes = syncs.height
+    row.duration_s = time.perf_counter() - t0
+    return row
+
+
+def _archived_pages(store: Store, con: Any, endpoint: str, sync_id: str) -> list[ArchivedPage]:
+    frame = store._query(
+        con,
+        "SELECT * FROM raw_pages WHERE endpoint = ? AND sync_id = ? "
+        "ORDER BY pass_number, page_number",
+        [endpoint, sync_id],
+    )
+    pages = []
+    for rec in frame.iter_rows(named=True):
+        body = rec["body"] or b""
+        if rec["encoding"] == _CODEC:
+            body = pa.decompress(
+                body, decompressed_size=rec["body_size"], codec=_CODEC, asbytes=True
+            )
+        pages.append(
+            ArchivedPage(
+                endpoint=endpoint,
+                number=rec["page_number"],
+                body=b"",
+                records=parse_body(endpoint, body),
+                records_found=rec["records_found"],
+                fetched_at=rec["fetched_at"],
+                correlation_id=rec["correlation_id"],
+                status_code=rec["status_code"],
+                server_date=rec["server_date"],
+            )
+        )
+    return pages
+
+
+def replay(
+    endpoints: str | Iterable[str] | None = None, *, settings: Settings | None = None
+) -> SyncReport:
+    """Rebuild the typed tables from the raw page archive, without refetching.
+
+    Useful after a schema fix (new coercion rule, new status spelling): the archived pages
+    go through today's validation again.
+
+    Args:
+        endpoints: names (default: all).
+        settings: configuration (default: from the environment).
+
+    Example:
+        >>> import vendorkit
+        >>> vendorkit.replay(["orders"])  # doctest: +SKIP
+    """
+    from vendorkit.config import Settings
+
+    settings = settings or Settings()
+    return run_replay(open_store(settings), endpoints)
