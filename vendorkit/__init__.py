@@ -27,6 +27,21 @@ from vendorkit.errors import (
     ValidationError,
     VendorkitError,
 )
+from vendorkit.export import export_parquet
+from vendorkit.loaders import (
+    load_inventory,
+    load_inventory_history,
+    load_order_lines,
+    load_order_status_history,
+    load_orders,
+    load_rejects,
+    load_shipment_lines,
+    load_shipment_status_history,
+    load_shipments,
+    load_sync_log,
+    status,
+)
+from vendorkit.sync import SyncReport, replay, sync
 
 __version__ = "0.1.0"
 
@@ -40,6 +55,7 @@ __all__ = [
     "Settings",
     "StoreError",
     "StoreLockedError",
+    "SyncReport",
     "TransportError",
     "ValidationError",
     "VendorkitError",
@@ -47,14 +63,28 @@ __all__ = [
     "backorder_aging",
     "carrier_performance",
     "days_of_supply",
+    "export_parquet",
     "inventory_trend",
     "late_shipments",
+    "load_inventory",
+    "load_inventory_history",
+    "load_order_lines",
+    "load_order_status_history",
+    "load_orders",
+    "load_rejects",
+    "load_shipment_lines",
+    "load_shipment_status_history",
+    "load_shipments",
+    "load_sync_log",
     "order_fill_rates",
     "order_lead_times",
+    "replay",
     "reseller_concentration",
     "shipment_lag",
     "shipment_lag_detail",
+    "status",
     "stock_by_warehouse",
+    "sync",
 ]
 
 
