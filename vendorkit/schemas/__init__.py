@@ -10,7 +10,7 @@ The front door of this package::
                     # raw_record
     batch.counts    # fetched, loaded, rejected, deduplicated, coerced, unknown_status
 
-See :mod:`vendorkit.schemas.normalise` for the pipeline and :mod:`vendorkit.schemas.models`
+See :mod:`vendorkit.schemas.pipeline` for the pipeline and :mod:`vendorkit.schemas.models`
 for the table definitions (``docs/data-dictionary.md`` is generated from them).
 """
 
@@ -29,7 +29,7 @@ from vendorkit.schemas.models import (
     data_dictionary_markdown,
     write_data_dictionary,
 )
-from vendorkit.schemas.normalise import REJECTS_SCHEMA, Batch, BatchCounts, normalise
+from vendorkit.schemas.pipeline import REJECTS_SCHEMA, Batch, BatchCounts, normalise
 
 __all__ = [
     "ENDPOINT_TABLES",

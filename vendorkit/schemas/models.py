@@ -61,7 +61,7 @@ class _Base(pa.DataFrameModel):
     class Config:
         strict = True  # exactly these columns ...
         ordered = True  # ... in this order
-        coerce = False  # dtypes are produced by vendorkit.schemas.normalise, not guessed here
+        coerce = False  # dtypes are produced by vendorkit.schemas.normalise(), not guessed here
 
 
 class Inventory(_Base):

@@ -378,30 +378,81 @@ def _raw_frame(
 # --------------------------------------------------------------------------- the pipeline
 
 
+def _fast(field: _Field, statuses: tuple[str, ...]) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr]:
+    """Fast path for one wire field: typed column(s), ``ok`` flag and coerced flag.
+
+    ``ok`` is true when the value needs no repair and raises no reject (clean values, or an
+    absent optional field); for those rows the value and coerced flag equal :func:`_coerce`'s.
+    Rows where any field is not ``ok`` go through :func:`_coerce` instead.
+    """
+    raw = pl.col(field.source)
+    absent_ok = pl.lit(not field.required) & raw.is_null()
+    if field.kind in ("id", "text"):
+        ok = absent_ok | ((raw != "") & (raw.str.strip_chars() == raw))
+        return {field.column: raw}, ok, pl.lit(False)
+    if field.kind in ("int", "line_number"):
+        value = raw.cast(pl.Int64, strict=False)
+        if field.kind == "line_number":
+            value = value.cast(pl.Int32, strict=False)
+        return {field.column: value}, absent_ok | value.is_not_null(), pl.lit(False)
+    if field.kind == "float":
+        value = raw.cast(pl.Float64, strict=False)
+        return {field.column: value}, absent_ok | value.is_finite(), pl.lit(False)
+    if field.kind == "ts":
+        value = raw.str.to_datetime(_TS_FORMATS_AWARE, strict=False, time_unit="us")
+        value = value.dt.convert_time_zone("UTC").cast(_UTC)
+        coerced = value.is_not_null() & ~raw.str.contains(_UTC_SUFFIX)
+        return {field.column: value}, absent_ok | value.is_not_null(), coerced
+    values, reason, coerced = _coerce(field, statuses)
+    return values, reason.is_null(), coerced
+
+
 def _typed(
-    frame: pl.DataFrame, fields: tuple[_Field, ...], statuses: tuple[str, ...], keep: list[str]
-) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
-    """Typed columns + ``_coerced`` + one ``_err{i}`` reason column per field."""
+    frame: pl.DataFrame,
+    fields: tuple[_Field, ...],
+    statuses: tuple[str, ...],
+    keep: list[str],
+    line: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed columns + ``_coerced`` for every row, and the long ``_rid, field, reason`` rejects.
+
+    Clean rows take the fast path (plain casts); only rows with something to repair or reject
+    are re-read with the full coercion rules (:func:`_coerce`), then put back in order.
+    """
     exprs: list[pl.Expr] = [pl.col(c) for c in keep]
-    flags = []
-    errors = []
-    for i, field in enumerate(fields):
-        values, reason, coerced = _coerce(field, statuses)
+    oks, flags = [], []
+    for field in fields:
+        values, ok, coerced = _fast(field, statuses)
         exprs += [expr.alias(name) for name, expr in values.items()]
-        exprs.append(reason.alias(f"_err{i}"))
-        errors.append((f"_err{i}", field.source))
+        oks.append(ok)
         flags.append(coerced)
     exprs.append(pl.any_horizontal(flags).fill_null(False).alias("_coerced"))
-    return frame.select(exprs), errors
+    exprs.append(pl.all_horizontal(oks).fill_null(False).alias("_ok"))
+    fast = frame.select(exprs)
+    no_reasons = pl.DataFrame(
+        schema={"_rid": pl.get_index_type(), "field": pl.String, "reason": pl.String}
+    )
+    ok = fast.get_column("_ok")
+    if ok.all():
+        return fast.drop("_ok"), no_reasons
 
+    slow_exprs: list[pl.Expr] = [pl.col(c) for c in keep]
+    flags, errors = [], []
+    for i, field in enumerate(fields):
+        values, reason, coerced = _coerce(field, statuses)
+        slow_exprs += [expr.alias(name) for name, expr in values.items()]
+        slow_exprs.append(reason.alias(f"_err{i}"))
+        errors.append((f"_err{i}", field.source))
+        flags.append(coerced)
+    slow_exprs.append(pl.any_horizontal(flags).fill_null(False).alias("_coerced"))
+    slow = frame.filter(~ok).select(slow_exprs)
+    error_cols = [c for c, _ in errors]
+    typed = pl.concat([fast.filter(ok).drop("_ok"), slow.drop(error_cols)], how="vertical").sort(
+        ["_rid", "_line"] if line else "_rid"
+    )
 
-def _reasons(frame: pl.DataFrame, errors: list[tuple[str, str]], line: bool) -> pl.DataFrame:
-    """Long frame ``_rid, field, reason`` of the coercion errors."""
-    cols = [c for c, _ in errors]
-    bad = frame.filter(pl.any_horizontal(pl.col(cols).is_not_null()))
-    if bad.height == 0:
-        return pl.DataFrame(schema={"_rid": pl.UInt32, "field": pl.String, "reason": pl.String})
-    parts = []
+    bad = slow.filter(pl.any_horizontal(pl.col(error_cols).is_not_null()))
+    parts = [no_reasons]
     for col, source in errors:
         label = pl.format("lines[{}]." + source, pl.col("_line")) if line else pl.lit(source)
         parts.append(
@@ -409,7 +460,7 @@ def _reasons(frame: pl.DataFrame, errors: list[tuple[str, str]], line: bool) -> 
                 "_rid", label.alias("field"), pl.col(col).alias("reason")
             )
         )
-    return pl.concat(parts)
+    return typed, pl.concat(parts)
 
 
 def _explode_lines(raw: pl.DataFrame, child_key: str) -> pl.DataFrame:
@@ -444,7 +495,9 @@ def _pandera_failures(
     Failures that are not about a row (wrong dtype, missing column) mean the coercion step
     produced a wrong frame: that is a vendorkit bug and raises :class:`ValidationError`.
     """
-    empty = pl.DataFrame(schema={"_rid": pl.UInt32, "field": pl.String, "reason": pl.String})
+    empty = pl.DataFrame(
+        schema={"_rid": pl.get_index_type(), "field": pl.String, "reason": pl.String}
+    )
     try:
         TABLE_SCHEMAS[table].validate(typed, lazy=True)
     except pa_errors.SchemaErrors as exc:
@@ -537,7 +590,7 @@ def _raw_records(
         return rows.drop("_src")
     found = pl.DataFrame(
         {"_rid": list(served), "_served": list(served.values())},
-        schema={"_rid": pl.UInt32, "_served": pl.String},
+        schema={"_rid": pl.get_index_type(), "_served": pl.String},
     )
     return (
         rows.join(found, on="_rid", how="left")
@@ -598,20 +651,19 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
     table_names = ENDPOINT_TABLES[ep.name]
     raw, bodies = _raw_frame(ep, data)
 
-    header, header_errors = _typed(raw, plan.header, plan.statuses, ["_rid", "_page", "_index"])
-    rejected = [_reasons(header, header_errors, line=False)]
+    header, header_bad = _typed(
+        raw, plan.header, plan.statuses, ["_rid", "_page", "_index"], line=False
+    )
+    rejected = [header_bad]
     lines = None
     if ep.child_key:
         exploded = _explode_lines(raw, ep.child_key)
-        lines, line_errors = _typed(exploded, plan.lines, plan.statuses, ["_rid", "_line"])
+        lines, line_bad = _typed(exploded, plan.lines, plan.statuses, ["_rid", "_line"], line=True)
         if plan.derive_line_number:
             lines = lines.with_columns(
                 pl.col("line_number").fill_null(pl.col("_line") + 1).cast(pl.Int32)
             )
-        rejected.append(_reasons(lines, line_errors, line=True))
-    header = header.drop([c for c, _ in header_errors])
-    if lines is not None:
-        lines = lines.drop([c for c, _ in line_errors])
+        rejected.append(line_bad)
 
     parent_table = table_names[0]
     parent_cols = list(TABLE_SCHEMAS[parent_table].to_schema().columns)
