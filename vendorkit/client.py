@@ -375,7 +375,12 @@ class VendorClient:
             trust_env=False,
         )
         self._tokens = TokenProvider(
-            self._http, token_url, client_id, secret, sleep=self._clock.sleep
+            self._http,
+            token_url,
+            client_id,
+            secret,
+            clock=self._clock.wall,
+            sleep=self._clock.sleep,
         )
         self._headers = {
             "Accept": "application/json",
