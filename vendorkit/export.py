@@ -90,14 +90,6 @@ EXPORT_TABLES: dict[str, tuple[str, str | None]] = {
 }
 
 
-def _literal(path: Path) -> str:
-    """A single-quoted SQL string literal for a file path (COPY takes no parameters)."""
-    text = str(path)
-    if "\x00" in text:
-        raise StoreError(f"export path {text!r} contains a NUL byte")
-    return "'" + text.replace("'", "''") + "'"
-
-
 def export_parquet(
     directory: str | os.PathLike[str],
     *,
@@ -159,7 +151,7 @@ def export_store(
                 target.mkdir(parents=True)
                 destination = target / "data_0.parquet"
             try:
-                con.execute(f"COPY ({select}) TO {_literal(destination)} ({options})")
+                con.execute(f"COPY ({select}) TO ? ({options})", [str(destination)])
             except duckdb.Error as exc:
                 raise StoreError(
                     f"exporting {name} to {target} failed: {exc}. Check the folder is "
