@@ -97,11 +97,8 @@ class Server:
 
 
 def _serve(config: Any) -> Iterator[Server]:
-    served = sandbox.Sandbox(config).serve(port=0)
-    try:
+    with sandbox.Sandbox(config).serve(host="127.0.0.1", port=0) as served:
         yield Server(served)
-    finally:
-        served.close()
 
 
 @pytest.fixture(scope="module")
@@ -227,15 +224,12 @@ def test_bad_token_is_401_with_the_fault_body(server: Server, path: str) -> None
 
 def test_bad_credentials_are_401_with_the_fault_body(server: Server) -> None:
     limited_cfg = sandbox.SandboxConfig(scale=0.05, client_id="only-me", client_secret="s3cret")
-    served = sandbox.Sandbox(limited_cfg).serve(port=0)
-    try:
+    with sandbox.Sandbox(limited_cfg).serve(host="127.0.0.1", port=0) as served:
         response = httpx.post(
             served.token_url,
             data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
             timeout=10,
         )
-    finally:
-        served.close()
     assert response.status_code == 401
     _validate(_case("/oauth/oauth30/token", "POST"), response)
 
