@@ -1,0 +1,210 @@
+"""The built-in sandbox Vendor API: a deterministic, fault-injecting stand-in for Ingram Micro.
+
+One app, two ways in: a real HTTP/1.1 server on localhost (:meth:`Sandbox.serve`) and the same
+app behind an in-process httpx transport (:meth:`Sandbox.transport`) for fast tests. The
+sandbox can also say exactly what it serves (:meth:`Sandbox.ground_truth`,
+:meth:`Sandbox.invalid_records`), so tests assert exact counts.
+
+Example:
+    >>> from datetime import date
+    >>> sb = Sandbox(SandboxConfig(seed=42, as_of=date(2026, 11, 1), scale=0.2))
+    >>> sb.ground_truth("inventory").height
+    500
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import polars as pl
+
+from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
+from vendorkit.errors import ConfigError
+from vendorkit.sandbox.app import BASE_PATH, TOKEN_PATH, Response, SandboxApp
+from vendorkit.sandbox.config import PRESETS, FaultConfig, SandboxConfig
+from vendorkit.sandbox.server import SandboxServer, SandboxTransport
+from vendorkit.statuses import ORDER_STATUSES, SHIPMENT_STATUSES
+
+__all__ = [
+    "BASE_PATH",
+    "GROUND_TRUTH_SCHEMAS",
+    "PRESETS",
+    "TOKEN_PATH",
+    "FaultConfig",
+    "Response",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxServer",
+    "SandboxTransport",
+]
+
+_TS = pl.Datetime("us", "UTC")
+#: The typed-table columns and dtypes of docs/ARCHITECTURE.md, in order.
+GROUND_TRUTH_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "inventory": {
+        "part_number": pl.String(), "warehouse_id": pl.String(), "warehouse_name": pl.String(),
+        "vendor_part_number": pl.String(), "quantity_on_hand": pl.Int64(),
+        "quantity_backordered": pl.Int64(), "quantity_on_order": pl.Int64(),
+        "last_updated": _TS,
+    },
+    "orders": {
+        "order_id": pl.String(), "reseller_id": pl.String(), "reseller_name": pl.String(),
+        "status": pl.Enum(list(ORDER_STATUSES)), "status_raw": pl.String(),
+        "order_date": _TS, "updated_at": _TS, "currency_code": pl.String(),
+    },
+    "order_lines": {
+        "order_id": pl.String(), "line_number": pl.Int32(), "part_number": pl.String(),
+        "quantity_ordered": pl.Int64(), "quantity_confirmed": pl.Int64(),
+        "quantity_backordered": pl.Int64(), "unit_price": pl.Float64(),
+        "warehouse_id": pl.String(),
+    },
+    "shipments": {
+        "shipment_id": pl.String(), "order_id": pl.String(), "carrier": pl.String(),
+        "tracking_number": pl.String(), "status": pl.Enum(list(SHIPMENT_STATUSES)),
+        "status_raw": pl.String(), "warehouse_id": pl.String(), "ship_date": _TS,
+        "estimated_delivery_date": _TS, "delivered_date": _TS, "updated_at": _TS,
+    },
+    "shipment_lines": {
+        "shipment_id": pl.String(), "position": pl.Int32(), "order_id": pl.String(),
+        "line_number": pl.Int32(), "part_number": pl.String(), "quantity": pl.Int64(),
+    },
+}
+_KEYS = {
+    "inventory": ("part_number", "warehouse_id"),
+    "orders": ("order_id",),
+    "order_lines": ("order_id", "line_number"),
+    "shipments": ("shipment_id",),
+    "shipment_lines": ("shipment_id", "position"),
+}
+
+
+class Sandbox:
+    """A deterministic Vendor API world with its request handler.
+
+    Args:
+        config: what to generate and how to behave; defaults to ``SandboxConfig()``.
+
+    Example:
+        >>> sb = Sandbox(SandboxConfig(scale=0.2))
+        >>> sb.served_record_count("orders")
+        400
+        >>> with sb.serve() as srv:
+        ...     srv.base_url.endswith("/vendors/v1")
+        True
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.app = SandboxApp(self.config)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"Sandbox(seed={c.seed}, as_of={c.as_of.isoformat()}, scale={c.scale})"
+
+    @property
+    def now(self) -> datetime:
+        """The virtual clock: as_of 12:00 UTC, +1 minute per :meth:`mutate`."""
+        return self.app.now
+
+    def transport(self) -> httpx.BaseTransport:
+        """An in-process httpx transport over this sandbox (no sockets).
+
+        Example:
+            >>> sb = Sandbox(SandboxConfig(scale=0.02))
+            >>> client = httpx.Client(transport=sb.transport(), base_url="http://sandbox")
+            >>> client.post(TOKEN_PATH, data={"grant_type": "client_credentials",
+            ...     "client_id": "a", "client_secret": "b"}).json()["token_type"]
+            'Bearer'
+        """
+        return SandboxTransport(self.app)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
+        """Start the real HTTP server in a background thread (port 0 = a free port).
+
+        Use it as a context manager (or call ``.stop()``).
+
+        Example:
+            >>> with Sandbox(SandboxConfig(scale=0.02)).serve() as srv:
+            ...     httpx.get(srv.base_url + "/inventory").status_code
+            401
+        """
+        return SandboxServer(self.app, host, port)
+
+    def ground_truth(self, table: str) -> pl.DataFrame:
+        """The clean world as a typed table of ARCHITECTURE.md, sorted by key.
+
+        Duplicates served on purpose are resolved (the later ``lastUpdated``/``updatedAt``
+        wins); invalid records are not included. Reflects :meth:`mutate` calls so far.
+
+        Example:
+            >>> Sandbox(SandboxConfig(scale=0.2)).ground_truth("orders").height
+            400
+        """
+        if table not in GROUND_TRUTH_SCHEMAS:
+            raise ConfigError(
+                f"unknown ground-truth table {table!r}; choose one of "
+                f"{', '.join(GROUND_TRUTH_SCHEMAS)}")
+        schema = GROUND_TRUTH_SCHEMAS[table]
+        df: pl.DataFrame = getattr(self.app.world, table)
+        return df.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(_KEYS[table])
+
+    def invalid_records(self, endpoint: str) -> pl.DataFrame:
+        """What this endpoint serves invalid on purpose: endpoint, key, field, reason, raw.
+
+        Example:
+            >>> sb = Sandbox(SandboxConfig(scale=0.2, invalid=2))
+            >>> sb.invalid_records("inventory").height
+            8
+        """
+        get_endpoint(endpoint)
+        return self.app.served(endpoint).invalid
+
+    def served_record_count(self, endpoint: str) -> int:
+        """Records in a full listing of ``endpoint`` (clean + invalid + duplicates).
+
+        Example:
+            >>> Sandbox(SandboxConfig(scale=0.2, invalid=1)).served_record_count("inventory")
+            504
+        """
+        get_endpoint(endpoint)
+        return len(self.app.served(endpoint))
+
+    def mutate(self, fraction: float = 0.01, endpoints: list[str] | tuple[str, ...] | None = None,
+               *, advance: timedelta = timedelta(minutes=1)) -> dict[str, int]:
+        """Change records now: advance the virtual clock, then change ``fraction`` of records.
+
+        Inventory quantities move (sales and receipts); orders and shipments advance one
+        status step (OPEN -> PROCESSING -> SHIPPED -> DELIVERED -> CLOSED; a shipment gets a
+        ship or delivered date). Changed records get ``lastUpdated``/``updatedAt`` = the new
+        virtual time. Returns how many records changed per endpoint.
+
+        Example:
+            >>> sb = Sandbox(SandboxConfig(scale=0.2))
+            >>> sb.mutate(0.01, ["inventory"])
+            {'inventory': 5}
+        """
+        if not 0.0 <= fraction <= 1.0:
+            raise ConfigError(f"mutate(fraction={fraction!r}) must be between 0 and 1")
+        eps = tuple(endpoints) if endpoints else ENDPOINT_NAMES
+        for ep in eps:
+            get_endpoint(ep)
+        if advance < timedelta(0):
+            raise ConfigError("mutate(advance=...) must not move the clock backwards")
+        return self.app.mutate(fraction, eps, advance)
+
+    @property
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Per-endpoint counters (a snapshot): requests, status_codes, rate_limited,
+        pages_served, records_served, faults. Keys: endpoint names, ``token``, ``other``.
+
+        Example:
+            >>> Sandbox(SandboxConfig(scale=0.02)).stats
+            {}
+        """
+        return self.app.stats()
+
+    def reset_stats(self) -> None:
+        """Zero the counters in :attr:`stats`."""
+        self.app.reset_stats()

@@ -1,0 +1,406 @@
+"""The sandbox application: one request handler behind both the server and the transport.
+
+:meth:`SandboxApp.handle` takes a method, path, query string, headers and body and returns a
+:class:`Response` (status, headers, body, plus an optional fault *action* that the transport or
+the real server carries out: sleep past the client's timeout, or drop the connection
+mid-body). All shared state (tokens, rate-limit windows, fault plan, counters, the world) sits
+behind one lock; pages are cut from pre-rendered JSON outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import numpy as np
+
+from vendorkit.endpoints import ENDPOINT_NAMES
+from vendorkit.sandbox.config import SandboxConfig
+from vendorkit.sandbox.faults import Fault, FaultPlan
+from vendorkit.sandbox.mutate import mutate_world
+from vendorkit.sandbox.render import Served, build_served, make_invalid
+from vendorkit.sandbox.world import World, build_world
+
+__all__ = ["BASE_PATH", "TOKEN_PATH", "Response", "SandboxApp"]
+
+BASE_PATH = "/vendors/v1"
+TOKEN_PATH = "/oauth/oauth30/token"
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_JSON = ("Content-Type", "application/json")
+
+
+@dataclass(slots=True)
+class Response:
+    """An answer of the sandbox app.
+
+    Attributes:
+        status: HTTP status code.
+        headers: response headers (``Content-Length`` is added by the server/transport).
+        body: the body bytes.
+        action: ``None``, ``"slow"`` (wait ``delay_s`` first) or ``"drop"`` (send the headers
+            with the full Content-Length, ``drop_at`` bytes of body, then close).
+        delay_s: seconds to wait before answering (latency and slow faults).
+        drop_at: bytes of the body sent before a drop.
+        endpoint: the endpoint name (for counters), or ``"token"`` / ``"other"``.
+        records: how many records the page carries.
+    """
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    action: str | None = None
+    delay_s: float = 0.0
+    drop_at: int = 0
+    endpoint: str = "other"
+    records: int = 0
+
+
+def _errors(message: str, fields: list[dict[str, Any]] | None = None, *,
+            kind: str = "/errors/validation-failed", error_id: str = "") -> bytes:
+    body = {"errors": [{"id": error_id, "type": kind, "message": message, "fields": fields or []}]}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _fault_body(faultstring: str, errorcode: str) -> bytes:
+    return json.dumps({"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}},
+                      separators=(",", ":")).encode()
+
+
+def _parse_since(text: str) -> datetime:
+    value = text.strip()
+    if value.endswith(("z", "Z")):
+        value = value[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+@dataclass
+class _Window:
+    start: float
+    count: int = 0
+
+
+@dataclass
+class _EndpointStats:
+    requests: int = 0
+    status_codes: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    rate_limited: int = 0
+    pages_served: int = 0
+    records_served: int = 0
+    faults: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "status_codes": dict(sorted(self.status_codes.items())),
+            "rate_limited": self.rate_limited,
+            "pages_served": self.pages_served,
+            "records_served": self.records_served,
+            "faults": dict(sorted(self.faults.items())),
+        }
+
+
+class SandboxApp:
+    """The sandbox Vendor API as a plain request -> :class:`Response` function (thread-safe).
+
+    Example:
+        >>> app = SandboxApp(SandboxConfig(scale=0.02))
+        >>> app.handle("POST", "/oauth/oauth30/token", "", {},
+        ...            b"grant_type=client_credentials&client_id=a&client_secret=b").status
+        200
+    """
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self.world: World = build_world(config)
+        self._invalid = {ep: make_invalid(self.world, ep) for ep in ENDPOINT_NAMES}
+        self._served: dict[str, Served] = {
+            ep: build_served(self.world, ep, self._invalid[ep]) for ep in ENDPOINT_NAMES
+        }
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._tokens_issued = 0
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._faults = FaultPlan(config.faults, config.seed)
+        self._data_calls = 0
+        self._mutations = 0
+        self._stats: dict[str, _EndpointStats] = defaultdict(_EndpointStats)
+
+    # ------------------------------------------------------------------ state helpers
+    @property
+    def now(self) -> datetime:
+        """The virtual clock (data timestamps and the ``Date`` header)."""
+        return self.world.now
+
+    def served(self, endpoint: str) -> Served:
+        """The current full listing of an endpoint."""
+        return self._served[endpoint]
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """A snapshot of the per-endpoint counters."""
+        with self._lock:
+            return {k: v.snapshot() for k, v in sorted(self._stats.items())}
+
+    def reset_stats(self) -> None:
+        """Zero every counter."""
+        with self._lock:
+            self._stats.clear()
+
+    def mutate(self, fraction: float, endpoints: tuple[str, ...] | None,
+               advance: timedelta = timedelta(minutes=1)) -> dict[str, int]:
+        """Advance the virtual clock and change records (see :meth:`Sandbox.mutate`)."""
+        eps = tuple(endpoints or ENDPOINT_NAMES)
+        with self._lock:
+            self.world.now = self.world.now + advance
+            self._mutations += 1
+            counts = mutate_world(self.world, fraction, eps, self._mutations)
+            for ep in eps:
+                self._served[ep] = build_served(self.world, ep, self._invalid[ep])
+            return counts
+
+    def _headers(self, corr: str | None) -> list[tuple[str, str]]:
+        headers = [("Date", format_datetime(self.world.now, usegmt=True))]
+        if corr:
+            headers.append(("IM-CorrelationID", corr))
+        return headers
+
+    def _finish(self, resp: Response) -> Response:
+        st = self._stats[resp.endpoint]
+        st.requests += 1
+        st.status_codes[resp.status] += 1
+        if resp.status == 429:
+            st.rate_limited += 1
+        return resp
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, method: str, path: str, query: str, headers: dict[str, str],
+               body: bytes) -> Response:
+        """Answer one request. ``headers`` keys may be any case.
+
+        Example:
+            >>> app = SandboxApp(SandboxConfig(scale=0.02))
+            >>> app.handle("GET", "/vendors/v1/inventory", "", {}, b"").status
+            401
+        """
+        hdrs = {k.lower(): v for k, v in headers.items()}
+        corr = hdrs.get("im-correlationid")
+        with self._lock:
+            if path == TOKEN_PATH:
+                return self._finish(self._token(method, hdrs, body, corr))
+            prefix = BASE_PATH + "/"
+            name = path[len(prefix):].rstrip("/") if path.startswith(prefix) else ""
+            if name not in ENDPOINT_NAMES:
+                return self._finish(Response(
+                    404, [*self._headers(corr), _JSON],
+                    _errors(f"no such resource {path}; use {BASE_PATH}/inventory, /orders or "
+                            "/shipments", kind="/errors/not-found"), endpoint="other"))
+            if method != "GET":
+                return self._finish(Response(
+                    405, [*self._headers(corr), _JSON, ("Allow", "GET")],
+                    _errors(f"method {method} not allowed on {path}; use GET",
+                            kind="/errors/method-not-allowed"), endpoint=name))
+            pre = self._gate(name, hdrs, query, corr)
+            if isinstance(pre, Response):
+                return self._finish(pre)
+            params, rl_headers, fault = pre
+            self._data_calls += 1
+            if self._data_calls <= self.config.faults.change_calls:
+                self.mutate(self.config.faults.change_fraction, (name,))
+            served = self._served[name]
+            base_headers = self._headers(corr) + rl_headers
+            stats = self._stats[name]
+        # build the page outside the lock (served is immutable)
+        resp = self._page(name, served, params, base_headers, query)
+        with self._lock:
+            if resp.status == 200:
+                stats.pages_served += 1
+                stats.records_served += resp.records
+            resp = self._apply_fault(resp, fault, name, corr)
+            return self._finish(resp)
+
+    # ------------------------------------------------------------------ token
+    def _token(self, method: str, hdrs: dict[str, str], body: bytes, corr: str | None) -> Response:
+        headers = [*self._headers(corr), _JSON, ("Cache-Control", "no-store")]
+        if method != "POST":
+            return Response(405, [*headers, ("Allow", "POST")],
+                            _errors("use POST with a form body to get a token",
+                                    kind="/errors/method-not-allowed"), endpoint="token")
+        form = dict(parse_qsl(body.decode("utf-8", "replace")))
+        if form.get("grant_type") != "client_credentials":
+            return Response(400, headers, _errors(
+                "grant_type must be client_credentials",
+                [{"field": "grant_type", "value": form.get("grant_type", ""),
+                  "message": "unsupported grant type"}]), endpoint="token")
+        cid, secret = form.get("client_id", ""), form.get("client_secret", "")
+        cfg = self.config
+        ok = bool(cid) and bool(secret)
+        if cfg.client_id is not None:
+            ok = ok and cid == cfg.client_id
+        if cfg.client_secret is not None:
+            ok = ok and secret == cfg.client_secret
+        if not ok:
+            return Response(401, headers, _fault_body(
+                "Invalid client identifier or secret", "oauth.v2.InvalidClientIdentifier"),
+                endpoint="token")
+        self._tokens_issued += 1
+        token = hashlib.sha256(
+            f"vendorkit-sandbox|{cfg.seed}|{cid}|{self._tokens_issued}".encode()
+        ).hexdigest()[:40]
+        self._tokens[token] = (cid, time.monotonic() + cfg.token_ttl_s)
+        ttl = int(cfg.token_ttl_s)
+        expires: int | str = str(ttl) if self._tokens_issued % 2 == 1 else ttl
+        payload = {"access_token": token, "token_type": "Bearer", "expires_in": expires}
+        return Response(200, headers, json.dumps(payload, separators=(",", ":")).encode(),
+                        endpoint="token")
+
+    # ------------------------------------------------------------------ checks
+    def _gate(self, name: str, hdrs: dict[str, str], query: str, corr: str | None
+              ) -> Response | tuple[dict[str, Any], list[tuple[str, str]], Fault | None]:
+        """Auth -> rate limit -> headers -> query; returns an error Response or the params."""
+        base = self._headers(corr)
+        auth = hdrs.get("authorization", "")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        entry = self._tokens.get(token) if token else None
+        if entry is None:
+            return Response(401, [*base, _JSON], _fault_body(
+                "Invalid access token" if token else "Missing Authorization: Bearer token",
+                "keymanagement.service.invalid_access_token"), endpoint=name)
+        client, expiry = entry
+        if time.monotonic() >= expiry:
+            return Response(401, [*base, _JSON], _fault_body(
+                "Access Token expired", "keymanagement.service.access_token_expired"),
+                endpoint=name)
+        rl_headers: list[tuple[str, str]] = []
+        limit = self.config.rate_limit_per_minute
+        if limit is not None:
+            window_s = self.config.rate_limit_window_s
+            mono = time.monotonic()
+            win = self._windows.get((name, client))
+            if win is None or mono >= win.start + window_s:
+                win = self._windows[(name, client)] = _Window(mono)
+            win.count += 1
+            reset = math.ceil(time.time() + (win.start + window_s - mono))
+            rl_headers = [("X-RateLimit-Limit", str(limit)),
+                          ("X-RateLimit-Remaining", str(max(0, limit - win.count))),
+                          ("X-RateLimit-Reset", str(reset))]
+            if win.count > limit:
+                return Response(429, [*base, *rl_headers, _JSON],
+                                b'{"errors":[{"field":null,"message":"too many requests"}]}',
+                                endpoint=name)
+        bad: list[dict[str, Any]] = []
+        partner = hdrs.get("im-partnerid", "")
+        if not partner.strip() or len(partner) > 32:
+            bad.append({"field": "IM-PartnerID", "value": partner,
+                        "message": "required header, 1 to 32 characters (your vendor id)"})
+        country = hdrs.get("im-countrycode", "")
+        if not _COUNTRY.match(country):
+            bad.append({"field": "IM-CountryCode", "value": country,
+                        "message": "required header, exactly 2 letters (e.g. US)"})
+        if corr is None or not 1 <= len(corr) <= 32:
+            bad.append({"field": "IM-CorrelationID", "value": corr or "",
+                        "message": "required header, 1 to 32 characters, unique per request"})
+        sender = hdrs.get("im-senderid")
+        if sender is not None and len(sender) > 32:
+            bad.append({"field": "IM-SenderID", "value": sender,
+                        "message": "optional header, at most 32 characters"})
+        params: dict[str, Any] = {"pageNumber": 1, "pageSize": 25, "since": None}
+        q = dict(parse_qsl(query, keep_blank_values=True))
+        for key, low, high in (("pageNumber", 1, None), ("pageSize", 1, self.config.max_page_size)):
+            if key in q:
+                try:
+                    value = int(q[key])
+                except ValueError:
+                    value = None
+                if value is None or value < low or (high is not None and value > high):
+                    rng = f"{low}..{high}" if high else f">= {low}"
+                    bad.append({"field": key, "value": q[key],
+                                "message": f"must be an integer {rng}"})
+                else:
+                    params[key] = value
+        if "updatedSince" in q:
+            try:
+                params["since"] = _parse_since(q["updatedSince"])
+            except ValueError:
+                bad.append({"field": "updatedSince", "value": q["updatedSince"],
+                            "message": "must be an ISO 8601 timestamp, e.g. 2026-10-01T00:00:00Z"})
+        if bad:
+            return Response(400, [*base, *rl_headers, _JSON], _errors(
+                "validation failed: " + ", ".join(b["field"] for b in bad), bad,
+                error_id=corr or ""), endpoint=name)
+        fault = None
+        if self.config.faults.enabled:
+            fkey = urlencode(sorted((k, v) for k, v in q.items()))
+            fault = self._faults.decide(name, fkey)
+        return params, rl_headers, fault
+
+    # ------------------------------------------------------------------ pages
+    def _page(self, name: str, served: Served, params: dict[str, Any],
+              headers: list[tuple[str, str]], query: str) -> Response:
+        number, size, since = params["pageNumber"], params["pageSize"], params["since"]
+        if since is None:
+            total = len(served)
+            start = (number - 1) * size
+            stop = min(start + size, total)
+            texts = served.json.slice(start, max(0, stop - start)).to_list() if start < total else []
+        else:
+            since_us = int(since.timestamp() * 1_000_000)
+            idx = np.flatnonzero(served.cursor_us >= since_us)
+            total = len(idx)
+            start = (number - 1) * size
+            sel = idx[start:start + size]
+            texts = served.json.gather(sel).to_list() if len(sel) else []
+        if not texts:
+            return Response(204, headers, b"", endpoint=name)
+        q = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+             if k not in ("pageNumber", "pageSize")]
+
+        def link(page: int) -> str:
+            return f"{BASE_PATH}/{name}?" + urlencode(
+                [*q, ("pageNumber", str(page)), ("pageSize", str(size))])
+
+        next_page = json.dumps(link(number + 1)) if start + len(texts) < total else "null"
+        prev_page = json.dumps(link(number - 1)) if number > 1 else "null"
+        head = (f'{{"recordsFound":"{total}","pageSize":{size},"pageNumber":{number},'
+                f'"nextPage":{next_page},"previousPage":{prev_page},"{name}":[')
+        body = b"".join((head.encode(), ",".join(texts).encode(), b"]}"))
+        return Response(200, [*headers, _JSON], body, endpoint=name, records=len(texts))
+
+    def _apply_fault(self, resp: Response, fault: Fault | None, name: str,
+                     corr: str | None) -> Response:
+        fcfg = self.config.faults
+        resp.delay_s = fcfg.latency_ms / 1000.0
+        if fault is None:
+            return resp
+        self._stats[name].faults[fault.kind] += 1
+        keep = [h for h in resp.headers if h[0] != "Content-Type"]
+        if fault.kind == "error":
+            message = "service unavailable" if fault.status == 503 else "internal server error"
+            return Response(fault.status, [*keep, _JSON],
+                            _errors(message, kind="/errors/server-error", error_id=corr or ""),
+                            delay_s=resp.delay_s, endpoint=name)
+        if fault.kind == "rate_limited":
+            extra = [("Retry-After", str(fault.retry_after_s))] if fault.retry_after_s is not None else []
+            return Response(429, [*keep, *extra, _JSON],
+                            b'{"errors":[{"field":null,"message":"too many requests"}]}',
+                            delay_s=resp.delay_s, endpoint=name)
+        if fault.kind == "slow":
+            resp.action = "slow"
+            resp.delay_s += fcfg.slow_ms / 1000.0
+        elif fault.kind == "drop" and resp.body:
+            resp.action = "drop"
+            resp.drop_at = max(1, len(resp.body) // 2)
+        elif fault.kind == "truncate" and resp.body:
+            resp.body = resp.body[: max(1, len(resp.body) * 2 // 3)]
+        return resp

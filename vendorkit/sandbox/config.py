@@ -1,0 +1,192 @@
+"""Sandbox settings: the world (seed, as_of, scale), behaviour switches and faults.
+
+Both are frozen value objects with named defaults, so a test states exactly what it needs::
+
+    SandboxConfig(seed=7, scale=0.2, rate_limit_per_minute=5, faults=FaultConfig(error_rate=0.1))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from vendorkit.errors import ConfigError
+
+__all__ = ["PRESETS", "FaultConfig", "SandboxConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    """Opt-in, deterministic, transient faults (all off by default).
+
+    Every decision is a pure function of (seed, endpoint, query, attempt number), and the same
+    request is never faulted more than ``max_consecutive`` times in a row, so a client that
+    retries always gets through.
+
+    Attributes:
+        error_rate: fraction of data requests answered 500 or 503 (``/errors/server-error``).
+        burst_429_rate: fraction of data requests that start a burst of 429 answers.
+        burst_429_length: how many consecutive 429s a burst lasts (for that request).
+        retry_after_s: ``Retry-After`` seconds sent on burst 429s; every other burst omits
+            the header (the real API does not promise it). ``None`` never sends it.
+        latency_ms: added to every response.
+        slow_rate: fraction of data requests delayed by ``slow_ms`` (meant to exceed the
+            client's read timeout).
+        slow_ms: delay of a slow response.
+        drop_rate: fraction of data requests whose connection drops mid-body (headers with
+            the full Content-Length, part of the body, then close).
+        truncate_rate: fraction of data requests answered 200 with the JSON cut short
+            (a complete HTTP response whose body is not valid JSON).
+        change_calls: during the first N data requests, ``change_fraction`` of the records
+            of the endpoint being read change before the page is served (virtual clock +1
+            minute each time): records change between calls, as during a real sync.
+        change_fraction: fraction of records changed per such call.
+        max_consecutive: never fault the same request more than this many times in a row.
+
+    Example:
+        >>> FaultConfig(error_rate=0.1).enabled
+        True
+        >>> FaultConfig().enabled
+        False
+    """
+
+    error_rate: float = 0.0
+    burst_429_rate: float = 0.0
+    burst_429_length: int = 2
+    retry_after_s: int | None = 1
+    latency_ms: float = 0.0
+    slow_rate: float = 0.0
+    slow_ms: float = 5000.0
+    drop_rate: float = 0.0
+    truncate_rate: float = 0.0
+    change_calls: int = 0
+    change_fraction: float = 0.01
+    max_consecutive: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "burst_429_rate", "slow_rate", "drop_rate", "truncate_rate",
+                     "change_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"FaultConfig.{name}={value!r} must be between 0 and 1")
+        for name in ("burst_429_length", "change_calls", "max_consecutive"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"FaultConfig.{name} must be >= 0")
+        if self.latency_ms < 0 or self.slow_ms < 0:
+            raise ConfigError("FaultConfig latency_ms and slow_ms must be >= 0")
+
+    @property
+    def enabled(self) -> bool:
+        """True when any fault is switched on."""
+        return any(
+            (self.error_rate, self.burst_429_rate, self.latency_ms, self.slow_rate,
+             self.drop_rate, self.truncate_rate, self.change_calls)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """What world the sandbox serves and how it behaves.
+
+    Attributes:
+        seed: the world's random seed; same config -> byte-identical responses.
+        as_of: the world's "today"; the virtual clock starts at as_of 12:00:00 UTC.
+        scale: 1.0 = 2,500 inventory rows (500 parts x 5 warehouses) and 2,000 orders;
+            100 = 1,000,000 inventory rows (20 warehouses) and 200,000 orders.
+        quirks: numbers as strings, warehouse ids as int or string, optional keys omitted,
+            timestamps with offsets or ``Z``, status spelling variants.
+        invalid: ``True`` (5 per kind) or a count per kind of known-invalid records
+            injected per endpoint; ``False``/0 for none.
+        faults: see :class:`FaultConfig`.
+        rate_limit_per_minute: calls per window per endpoint per client id; ``None`` = off
+            (then no ``X-RateLimit-*`` headers are sent).
+        rate_limit_window_s: the rate-limit window length in seconds.
+        token_ttl_s: access-token lifetime in seconds (real time).
+        max_page_size: the largest accepted ``pageSize`` (the contract says 100).
+        client_id: accepted client id, ``None`` = any non-empty.
+        client_secret: accepted client secret, ``None`` = any non-empty.
+
+    Example:
+        >>> SandboxConfig.preset("bench").scale
+        100.0
+        >>> SandboxConfig(scale=2).inventory_rows
+        5000
+    """
+
+    seed: int = 42
+    as_of: date = date(2026, 11, 1)
+    scale: float = 1.0
+    quirks: bool = True
+    invalid: bool | int = False
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    rate_limit_per_minute: int | None = None
+    rate_limit_window_s: float = 60.0
+    token_ttl_s: float = 86399
+    max_page_size: int = 100
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.scale > 0:
+            raise ConfigError(f"SandboxConfig.scale={self.scale!r} must be > 0")
+        if int(500 * self.scale) < 1:
+            raise ConfigError(f"SandboxConfig.scale={self.scale!r} is too small (no parts)")
+        if self.max_page_size < 1:
+            raise ConfigError("SandboxConfig.max_page_size must be >= 1")
+        if self.rate_limit_per_minute is not None and self.rate_limit_per_minute < 1:
+            raise ConfigError("SandboxConfig.rate_limit_per_minute must be >= 1 or None")
+        if self.rate_limit_window_s <= 0 or self.token_ttl_s <= 0:
+            raise ConfigError("SandboxConfig.rate_limit_window_s and token_ttl_s must be > 0")
+        if isinstance(self.invalid, int) and not isinstance(self.invalid, bool) and self.invalid < 0:
+            raise ConfigError("SandboxConfig.invalid must be a bool or a count >= 0")
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> SandboxConfig:
+        """A named configuration: ``demo`` (scale 1), ``small`` (0.2), ``bench`` (scale 100).
+
+        Example:
+            >>> SandboxConfig.preset("bench", seed=1).inventory_rows
+            1000000
+        """
+        try:
+            base = PRESETS[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown sandbox preset {name!r}; choose one of {', '.join(PRESETS)}"
+            ) from None
+        return replace(base, **overrides)
+
+    @property
+    def invalid_per_kind(self) -> int:
+        """How many invalid records of each kind each endpoint serves."""
+        if isinstance(self.invalid, bool):
+            return 5 if self.invalid else 0
+        return int(self.invalid)
+
+    @property
+    def part_count(self) -> int:
+        """Number of parts in the catalogue (500 x scale)."""
+        return int(500 * self.scale)
+
+    @property
+    def warehouse_count(self) -> int:
+        """5 real Ingram Micro US sites below scale 50, else 20."""
+        return 5 if self.scale < 50 else 20
+
+    @property
+    def inventory_rows(self) -> int:
+        """Clean inventory rows: parts x warehouses."""
+        return self.part_count * self.warehouse_count
+
+    @property
+    def order_count(self) -> int:
+        """Clean orders: 2,000 x scale."""
+        return max(1, round(2000 * self.scale))
+
+
+PRESETS: dict[str, SandboxConfig] = {
+    "demo": SandboxConfig(),
+    "small": SandboxConfig(scale=0.2),
+    "bench": SandboxConfig(scale=100.0, max_page_size=1000),
+}

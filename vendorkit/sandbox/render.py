@@ -1,0 +1,424 @@
+"""Per-record JSON rendering (vectorised) and the invalid records served on purpose.
+
+Each record's JSON text is built once with polars string expressions; a page is then a slice
+of that column joined with commas, so serving costs O(page), not O(world). Quirks (numbers as
+strings, warehouse ids as int or string, optional keys omitted, timestamps with offsets or
+``Z``, status spellings) are per-record choices hashed from the record key: re-rendering a
+record after a mutation keeps its quirks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from vendorkit.sandbox.world import World, hash_u01
+
+__all__ = ["INVALID_KINDS", "Served", "build_served", "render_endpoint"]
+
+#: timestamp offsets (minutes) and their suffixes, used when quirks are on
+_OFFSETS = ((0, "Z"), (-420, "-07:00"), (-300, "-05:00"), (-480, "-08:00"), (-240, "-04:00"),
+            (0, "+00:00"), (-360, "-06:00"))
+INVALID_KINDS: tuple[str, ...] = (
+    "negative_quantity",
+    "missing_part_number",
+    "unparseable_date",
+    "duplicate_key",
+)
+_BAD_DATES = ("not-a-date", "2026-13-01T00:00:00Z", "31/10/2026 14:00", "2026-10-31T25:61:00Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What one endpoint serves in a full listing, in served order.
+
+    Attributes:
+        json: one JSON object text per served record.
+        cursor_us: the record's ``lastUpdated``/``updatedAt`` in epoch microseconds (for
+            ``updatedSince``; invalid dates use the record's true time).
+        invalid: the invalid records (endpoint, key, field, reason, raw).
+    """
+
+    json: pl.Series
+    cursor_us: np.ndarray
+    invalid: pl.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.json)
+
+
+def _flag(seed: int, keys: np.ndarray, name: str, p: float, quirks: bool) -> pl.Series:
+    if not quirks:
+        return pl.Series(np.zeros(len(keys), dtype=bool))
+    return pl.Series(hash_u01(seed, keys, name) < p)
+
+
+def _s(expr: pl.Expr) -> pl.Expr:
+    return pl.lit('"') + expr + pl.lit('"')
+
+
+def _num(expr: pl.Expr, as_string: pl.Expr) -> pl.Expr:
+    text = expr.cast(pl.String)
+    return pl.when(as_string).then(_s(text)).otherwise(text)
+
+
+def _ts(col: str, off_min: pl.Expr, suffix: pl.Expr) -> pl.Expr:
+    local = (pl.col(col) + pl.duration(minutes=off_min)).dt.strftime("%Y-%m-%dT%H:%M:%S")
+    return _s(local + suffix)
+
+
+def _obj(fields: Sequence[tuple[str, pl.Expr]], quirks: bool) -> pl.Expr:
+    pieces = []
+    for name, value in fields:
+        if not quirks:
+            value = value.fill_null(pl.lit("null"))
+        pieces.append(pl.lit(f'"{name}":') + value)
+    return pl.lit("{") + pl.concat_str(pieces, separator=",", ignore_nulls=True) + pl.lit("}")
+
+
+def _quirk_cols(seed: int, keys: np.ndarray, quirks: bool) -> dict[str, pl.Series]:
+    n = len(keys)
+    if quirks:
+        pick = (hash_u01(seed, keys, "q.tz") * len(_OFFSETS)).astype(np.int64)
+    else:
+        pick = np.zeros(n, dtype=np.int64)
+    return {
+        "_numstr": _flag(seed, keys, "q.numstr", 0.4, quirks),
+        "_whint": _flag(seed, keys, "q.whint", 0.5, quirks),
+        "_off": pl.Series(np.array([o[0] for o in _OFFSETS], dtype=np.int64)[pick]),
+        "_sfx": pl.Series(np.array([o[1] for o in _OFFSETS])[pick]),
+    }
+
+
+def _wh(col: str) -> pl.Expr:
+    return pl.when(pl.col("_whint")).then(pl.col(col)).otherwise(_s(pl.col(col)))
+
+
+def render_inventory(df: pl.DataFrame, seed: int, quirks: bool) -> pl.Series:
+    """JSON text of inventory records (typed inventory rows with ``_key``)."""
+    q = _quirk_cols(seed, df["_key"].to_numpy(), quirks)
+    off, sfx, ns = pl.col("_off"), pl.col("_sfx"), pl.col("_numstr")
+    fields = [
+        ("partNumber", _s(pl.col("part_number"))),
+        ("warehouse", _wh("warehouse_id")),
+        ("warehouseName", _s(pl.col("warehouse_name"))),
+        ("vendorPartNumber", _s(pl.col("vendor_part_number"))),
+        ("quantity", _num(pl.col("quantity_on_hand"), ns)),
+        ("quantityBackordered", _num(pl.col("quantity_backordered"), ns)),
+        ("quantityOnOrder", _num(pl.col("quantity_on_order"), ns)),
+        ("lastUpdated", _ts("last_updated", off, sfx)),
+    ]
+    return df.with_columns(**q).select(_obj(fields, quirks).alias("json")).to_series()
+
+
+def render_orders(orders: pl.DataFrame, lines: pl.DataFrame, seed: int, quirks: bool) -> pl.Series:
+    """JSON text of orders with their nested lines (``lines`` sorted by order, line)."""
+    okeys = orders["_key"].to_numpy()
+    key_of = pl.DataFrame({"order_id": orders["order_id"], "_okey": okeys})
+    lines = lines.join(key_of, on="order_id", how="left", maintain_order="left")
+    lkeys = lines["_okey"].to_numpy() * np.uint64(8) + lines["line_number"].to_numpy().astype(np.uint64)
+    lq = _quirk_cols(seed, lkeys, quirks)
+    omit_ln = _flag(seed, lines["_okey"].to_numpy(), "q.omit.linenumber", 0.05, quirks)
+    ns = pl.col("_numstr")
+    line_fields = [
+        ("lineNumber", pl.when(pl.col("_omit_ln")).then(None).otherwise(
+            _num(pl.col("line_number"), ns))),
+        ("partNumber", _s(pl.col("part_number"))),
+        ("quantity", _num(pl.col("quantity_ordered"), ns)),
+        ("quantityConfirmed", _num(pl.col("quantity_confirmed"), ns)),
+        ("quantityBackordered", _num(pl.col("quantity_backordered"), ns)),
+        ("unitPrice", _num(pl.col("unit_price").round(2), ns)),
+        ("warehouse", _wh("warehouse_id")),
+    ]
+    if not quirks:
+        line_fields[0] = ("lineNumber", _num(pl.col("line_number"), ns))
+    lj = (
+        lines.with_columns(**lq, _omit_ln=omit_ln)
+        .select("order_id", _obj(line_fields, quirks).alias("j"))
+        .group_by("order_id", maintain_order=True)
+        .agg(pl.col("j").str.join(","))
+    )
+    oq = _quirk_cols(seed, okeys, quirks)
+    off, sfx = pl.col("_off"), pl.col("_sfx")
+    fields = [
+        ("orderId", _s(pl.col("order_id"))),
+        ("resellerId", _s(pl.col("reseller_id"))),
+        ("resellerName", _s(pl.col("reseller_name"))),
+        ("status", _s(pl.col("status_raw"))),
+        ("orderDate", _ts("order_date", off, sfx)),
+        ("updatedAt", _ts("updated_at", off, sfx)),
+        ("currencyCode", _s(pl.col("currency_code"))),
+        ("lines", pl.lit("[") + pl.col("j").fill_null("") + pl.lit("]")),
+    ]
+    out = (
+        orders.with_columns(**oq)
+        .join(lj, on="order_id", how="left", maintain_order="left")
+        .select(_obj(fields, quirks).alias("json"))
+    )
+    return out.to_series()
+
+
+def render_shipments(ships: pl.DataFrame, lines: pl.DataFrame, seed: int, quirks: bool) -> pl.Series:
+    """JSON text of shipments with their nested lines (``lines`` sorted by shipment, position)."""
+    skeys = ships["_key"].to_numpy()
+    key_of = pl.DataFrame({"shipment_id": ships["shipment_id"], "_skey": skeys})
+    lines = lines.join(key_of, on="shipment_id", how="left", maintain_order="left")
+    lkeys = lines["_skey"].to_numpy() * np.uint64(16) + lines["position"].to_numpy().astype(np.uint64)
+    lq = _quirk_cols(seed, lkeys, quirks)
+    ns = pl.col("_numstr")
+    line_fields = [
+        ("lineNumber", _num(pl.col("line_number"), ns)),
+        ("partNumber", _s(pl.col("part_number"))),
+        ("quantity", _num(pl.col("quantity"), ns)),
+    ]
+    lj = (
+        lines.with_columns(**lq)
+        .select("shipment_id", _obj(line_fields, quirks).alias("j"))
+        .group_by("shipment_id", maintain_order=True)
+        .agg(pl.col("j").str.join(","))
+    )
+    sq = _quirk_cols(seed, skeys, quirks)
+    off, sfx = pl.col("_off"), pl.col("_sfx")
+    fields = [
+        ("id", _s(pl.col("shipment_id"))),
+        ("orderId", _s(pl.col("order_id"))),
+        ("carrier", _s(pl.col("carrier"))),
+        ("trackingNumber", _s(pl.col("tracking_number"))),
+        ("status", _s(pl.col("status_raw"))),
+        ("warehouse", _wh("warehouse_id")),
+        ("shipDate", _ts("ship_date", off, sfx)),
+        ("estimatedDeliveryDate", _ts("estimated_delivery_date", off, sfx)),
+        ("deliveredDate", _ts("delivered_date", off, sfx)),
+        ("updatedAt", _ts("updated_at", off, sfx)),
+        ("lines", pl.lit("[") + pl.col("j").fill_null("") + pl.lit("]")),
+    ]
+    out = (
+        ships.with_columns(**sq)
+        .join(lj, on="shipment_id", how="left", maintain_order="left")
+        .select(_obj(fields, quirks).alias("json"))
+    )
+    return out.to_series()
+
+
+def _cursor_us(s: pl.Series) -> np.ndarray:
+    return s.dt.epoch("us").to_numpy().astype(np.int64)
+
+
+def render_endpoint(world: World, endpoint: str) -> tuple[pl.Series, np.ndarray]:
+    """(JSON texts, cursor microseconds) of the clean records of one endpoint, key order."""
+    cfg = world.config
+    if endpoint == "inventory":
+        df = world.inventory
+        return render_inventory(df, cfg.seed, cfg.quirks), _cursor_us(df["last_updated"])
+    if endpoint == "orders":
+        df = world.orders
+        return (render_orders(df, world.order_lines, cfg.seed, cfg.quirks),
+                _cursor_us(df["updated_at"]))
+    df = world.shipments
+    return (render_shipments(df, world.shipment_lines, cfg.seed, cfg.quirks),
+            _cursor_us(df["updated_at"]))
+
+
+# ----------------------------------------------------------------------------- invalid records
+
+
+@dataclass(frozen=True, slots=True)
+class _Invalid:
+    """Rendered invalid records and where they go in the listing (after clean position)."""
+
+    json: list[str]
+    cursor_us: list[int]
+    after: list[int]
+    info: list[tuple[str, str, str]]  # key, field, reason
+
+
+def _positions(seed: int, endpoint: str, kind: str, count: int, n: int) -> np.ndarray:
+    keys = np.arange(count, dtype=np.uint64)
+    return (hash_u01(seed, keys, f"bad.{endpoint}.{kind}") * n).astype(np.int64)
+
+
+def _invalid_inventory(world: World, count: int) -> _Invalid:
+    cfg, inv = world.config, world.inventory
+    n = inv.height
+    out = _Invalid([], [], [], [])
+    letters = {"negative_quantity": "N", "missing_part_number": "M", "unparseable_date": "D"}
+    for kind in INVALID_KINDS:
+        pos = _positions(cfg.seed, "inventory", kind, count, n)
+        src = inv[pos.tolist()]
+        if kind == "duplicate_key":
+            # a stale copy of a real record, served about half a listing away (another page)
+            stale = src.with_columns(
+                (pl.col("quantity_on_hand") + 7).alias("quantity_on_hand"),
+                (pl.col("last_updated") - pl.duration(days=1)).alias("last_updated"),
+            )
+            texts = render_inventory(stale, cfg.seed, cfg.quirks).to_list()
+            for j, text in enumerate(texts):
+                key = f"{src['part_number'][j]}|{src['warehouse_id'][j]}"
+                out.json.append(text)
+                out.cursor_us.append(int(_cursor_us(stale["last_updated"][j : j + 1])[0]))
+                out.after.append(int((pos[j] + n // 2) % n))
+                out.info.append((key, "partNumber,warehouse",
+                                 "duplicate key across pages; stale copy (older lastUpdated) "
+                                 "loses to the record served elsewhere"))
+            continue
+        bad = src.with_columns(
+            pl.Series("part_number", [f"ZZ{letters[kind]}{j:04d}" for j in range(count)]),
+            (pl.col("_key") + np.uint64(1 << 40)).alias("_key"),
+        )
+        if kind == "negative_quantity":
+            bad = bad.with_columns((-(pl.col("quantity_on_hand") + 1)).alias("quantity_on_hand"))
+        if kind == "missing_part_number":
+            bad = bad.with_columns(pl.lit(None, pl.String).alias("part_number"))
+        texts = render_inventory(bad, cfg.seed, True).to_list()  # missing keys are omitted
+        for j, text in enumerate(texts):
+            wh = bad["warehouse_id"][j]
+            if kind == "unparseable_date":
+                text = _replace_field(text, "lastUpdated", f'"{_BAD_DATES[j % len(_BAD_DATES)]}"')
+                field, reason = "lastUpdated", "lastUpdated is not an ISO 8601 timestamp"
+            elif kind == "negative_quantity":
+                field, reason = "quantity", "negative quantity"
+            else:
+                field, reason = "partNumber", "partNumber missing"
+            part = bad["part_number"][j] or ""
+            out.json.append(text)
+            out.cursor_us.append(int(_cursor_us(bad["last_updated"][j : j + 1])[0]))
+            out.after.append(int(pos[j]))
+            out.info.append((f"{part}|{wh}", field, reason))
+    return out
+
+
+def _replace_field(text: str, name: str, value: str) -> str:
+    start = text.index(f'"{name}":') + len(name) + 3
+    end = start
+    if text[start] == '"':
+        end = text.index('"', start + 1) + 1
+    else:
+        while text[end] not in ",}":
+            end += 1
+    return text[:start] + value + text[end:]
+
+
+def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
+    cfg = world.config
+    if endpoint == "orders":
+        head, lines = world.orders, world.order_lines
+        id_col, cursor_col, qty_col, date_field = "order_id", "updated_at", "quantity_ordered", "orderDate"
+        render = render_orders
+    else:
+        head, lines = world.shipments, world.shipment_lines
+        id_col, cursor_col, qty_col, date_field = "shipment_id", "updated_at", "quantity", "shipDate"
+        render = render_shipments
+    n = head.height
+    out = _Invalid([], [], [], [])
+    letters = {"negative_quantity": "N", "missing_part_number": "M", "unparseable_date": "D"}
+    # sources with at least one line (and a ship date for shipments' date kind)
+    eligible = head.join(lines.select(id_col).unique(), on=id_col, how="semi")
+    if endpoint == "shipments":
+        eligible = eligible.filter(pl.col("ship_date").is_not_null())
+    pos_in_head = head.with_row_index("_pos").join(eligible.select(id_col), on=id_col, how="semi")["_pos"]
+    for kind in INVALID_KINDS:
+        picks = _positions(cfg.seed, endpoint, kind, count, len(pos_in_head))
+        pos = pos_in_head.gather(picks.tolist()).to_numpy().astype(np.int64)
+        src = head[pos.tolist()]
+        src_lines = lines.join(src.select(id_col, pl.int_range(pl.len()).alias("_j")), on=id_col)
+        src_lines = src_lines.sort("_j", lines.columns[1])
+        if kind == "duplicate_key":
+            stale = src.with_columns((pl.col(cursor_col) - pl.duration(days=1)).alias(cursor_col))
+            texts = render(stale, src_lines.drop("_j"), cfg.seed, cfg.quirks).to_list()
+            for j, text in enumerate(texts):
+                out.json.append(text)
+                out.cursor_us.append(int(_cursor_us(stale[cursor_col][j : j + 1])[0]))
+                out.after.append(int((pos[j] + n // 2) % n))
+                out.info.append((src[id_col][j], id_col_wire(endpoint),
+                                 f"duplicate key across pages; stale copy (older {cursor_wire(endpoint)}) "
+                                 "loses to the record served elsewhere"))
+            continue
+        new_ids = [
+            _bad_id(endpoint, letters[kind], j) for j in range(count)
+        ]
+        bad = src.with_columns(
+            pl.Series(id_col, new_ids), (pl.col("_key") + np.uint64(1 << 60)).alias("_key")
+        )
+        bl = src_lines.with_columns(
+            pl.Series(id_col, [new_ids[j] for j in src_lines["_j"].to_list()])
+        )
+        first = pl.col(lines.columns[1]) == 1  # first line / position of each record
+        if kind == "negative_quantity":
+            bl = bl.with_columns(pl.when(first).then(-(pl.col(qty_col) + 1)).otherwise(pl.col(qty_col)).alias(qty_col))
+        elif kind == "missing_part_number":
+            bl = bl.with_columns(pl.when(first).then(None).otherwise(pl.col("part_number")).alias("part_number"))
+        texts = render(bad, bl.drop("_j"), cfg.seed, True).to_list()
+        for j, text in enumerate(texts):
+            if kind == "unparseable_date":
+                text = _replace_field(text, date_field, f'"{_BAD_DATES[j % len(_BAD_DATES)]}"')
+                field, reason = date_field, f"{date_field} is not an ISO 8601 timestamp"
+            elif kind == "negative_quantity":
+                field, reason = "lines[0].quantity", "negative quantity on line 1"
+            else:
+                field, reason = "lines[0].partNumber", "partNumber missing on line 1"
+            out.json.append(text)
+            out.cursor_us.append(int(_cursor_us(bad[cursor_col][j : j + 1])[0]))
+            out.after.append(int(pos[j]))
+            out.info.append((new_ids[j], field, reason))
+    return out
+
+
+def id_col_wire(endpoint: str) -> str:
+    """The wire name of an endpoint's key field."""
+    return {"inventory": "partNumber,warehouse", "orders": "orderId", "shipments": "id"}[endpoint]
+
+
+def cursor_wire(endpoint: str) -> str:
+    """The wire name of an endpoint's cursor field."""
+    return "lastUpdated" if endpoint == "inventory" else "updatedAt"
+
+
+def _bad_id(endpoint: str, letter: str, j: int) -> str:
+    if endpoint == "orders":
+        return f"ORD-00000000-{letter}{j:04d}"
+    return f"SHP-00000000-{letter}{j:04d}-101"
+
+
+def build_served(world: World, endpoint: str, invalid: _Invalid | None) -> Served:
+    """Merge the clean rendering with the invalid records at their positions."""
+    json, cursor = render_endpoint(world, endpoint)
+    if invalid is None or not invalid.json:
+        empty = pl.DataFrame(
+            schema={"endpoint": pl.String, "key": pl.String, "field": pl.String,
+                    "reason": pl.String, "raw": pl.String}
+        )
+        return Served(json, cursor, empty)
+    n = len(json)
+    order_clean = np.arange(n, dtype=np.float64)
+    order_bad = np.array(invalid.after, dtype=np.float64) + 0.5
+    order_bad += np.arange(len(order_bad)) * 1e-6  # stable among invalid records
+    merged = pl.DataFrame(
+        {
+            "json": pl.concat([json, pl.Series("json", invalid.json, dtype=pl.String)]),
+            "cursor": np.concatenate([cursor, np.array(invalid.cursor_us, dtype=np.int64)]),
+            "_o": np.concatenate([order_clean, order_bad]),
+        }
+    ).sort("_o")
+    info = pl.DataFrame(
+        {
+            "endpoint": [endpoint] * len(invalid.info),
+            "key": [i[0] for i in invalid.info],
+            "field": [i[1] for i in invalid.info],
+            "reason": [i[2] for i in invalid.info],
+            "raw": invalid.json,
+        }
+    )
+    return Served(merged["json"], merged["cursor"].to_numpy().astype(np.int64), info)
+
+
+def make_invalid(world: World, endpoint: str) -> _Invalid | None:
+    """The invalid records of one endpoint for the world's config (None when off)."""
+    count = world.config.invalid_per_kind
+    if count == 0:
+        return None
+    if endpoint == "inventory":
+        return _invalid_inventory(world, count)
+    return _invalid_nested(world, endpoint, count)

@@ -1,0 +1,197 @@
+"""Two ways into the sandbox app: a real HTTP/1.1 server and an in-process httpx transport.
+
+The server is a :class:`http.server.ThreadingHTTPServer` with keep-alive, run in a background
+thread; faults that a socket would show are real (a dropped connection sends the headers with
+the full ``Content-Length``, part of the body, then closes). The transport raises the httpx
+exceptions a client would see for the same faults (``RemoteProtocolError`` for a drop,
+``ReadTimeout`` for a response slower than the request's read timeout).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from vendorkit.errors import ConfigError
+from vendorkit.sandbox.app import BASE_PATH, TOKEN_PATH, Response, SandboxApp
+
+__all__ = ["SandboxServer", "SandboxTransport"]
+
+_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+            404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class SandboxTransport(httpx.BaseTransport):
+    """httpx transport that answers from the sandbox app in-process (no sockets).
+
+    Example:
+        >>> from vendorkit.sandbox import Sandbox, SandboxConfig
+        >>> sb = Sandbox(SandboxConfig(scale=0.02))
+        >>> with httpx.Client(transport=sb.transport(), base_url="http://sandbox") as c:
+        ...     c.get("/vendors/v1/orders").status_code
+        401
+    """
+
+    def __init__(self, app: SandboxApp) -> None:
+        self._app = app
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request``; faults become the httpx exceptions a socket would cause."""
+        body = request.read()
+        query = request.url.query.decode("ascii", "replace")
+        resp = self._app.handle(request.method, request.url.path, query,
+                                dict(request.headers), body)
+        if resp.delay_s > 0:
+            timeouts = request.extensions.get("timeout") or {}
+            read_timeout = timeouts.get("read")
+            if resp.action == "slow" and read_timeout is not None and resp.delay_s > read_timeout:
+                time.sleep(read_timeout)
+                raise httpx.ReadTimeout(
+                    f"sandbox: response slower than the read timeout ({read_timeout}s)",
+                    request=request)
+            time.sleep(resp.delay_s)
+        if resp.action == "drop":
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body: received "
+                f"{resp.drop_at} bytes, expected {len(resp.body)}", request=request)
+        headers = list(resp.headers)
+        if resp.status != 204:
+            headers.append(("Content-Length", str(len(resp.body))))
+        return httpx.Response(resp.status, headers=headers, content=resp.body, request=request)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "vendorkit-sandbox"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        parts = urlsplit(self.path)
+        headers = {k: v for k, v in self.headers.items()}
+        resp = self.server.app.handle(self.command, parts.path, parts.query, headers, body)
+        self._send(resp)
+
+    def _send(self, resp: Response) -> None:
+        if resp.delay_s > 0:
+            time.sleep(resp.delay_s)
+        lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Status')}"]
+        lines += [f"{k}: {v}" for k, v in resp.headers]
+        if resp.status != 204:
+            lines.append(f"Content-Length: {len(resp.body)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if resp.action == "drop":
+            self.wfile.write(head + resp.body[: resp.drop_at])
+            self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(head + resp.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, add=False)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr: tuple[str, int], app: SandboxApp) -> None:
+        self.app = app
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(addr, _Handler)
+
+    def track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._conns_lock:
+            if add:
+                self._conns.add(conn)
+            else:
+                self._conns.discard(conn)
+
+    def close_all(self) -> None:
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class SandboxServer:
+    """The sandbox over real HTTP/1.1 (keep-alive) on a background thread.
+
+    Started on construction; use as a context manager or call :meth:`stop`.
+
+    Attributes:
+        host, port: where it listens (``port=0`` picks a free port).
+        base_url: ``http://HOST:PORT/vendors/v1``.
+        token_url: ``http://HOST:PORT/oauth/oauth30/token``.
+    """
+
+    def __init__(self, app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        try:
+            self._server = _Server((host, port), app)
+        except OSError as exc:
+            raise ConfigError(
+                f"sandbox cannot listen on {host}:{port} ({exc.strerror}); pick another "
+                "--port or use port 0 for a free one"
+            ) from exc
+        self.host = host
+        self.port = int(self._server.server_address[1])
+        url_host = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{url_host}:{self.port}{BASE_PATH}"
+        self.token_url = f"http://{url_host}:{self.port}{TOKEN_PATH}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+            name=f"vendorkit-sandbox:{self.port}", daemon=True)
+        self._thread.start()
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Stop serving, close open keep-alive connections and the listening socket."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.close_all()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "running"
+        return f"SandboxServer({self.base_url!r}, {state})"
