@@ -315,10 +315,14 @@ def _charts(inputs: ReportInputs) -> list[dict[str, Any]]:
              analysis.order_fill_rates(inputs.orders, inputs.order_lines, inputs.shipment_lines,
                                        period="1mo", shipments=inputs.shipments),
              source=source)),
-        ("lag_by_carrier", "Order-to-ship and transit days by carrier.",
-         lambda: charts.lag_distribution_chart(
-             analysis.shipment_lag(inputs.orders, inputs.shipments, by="carrier"),
+        ("days_of_supply", "Parts with the fewest days of supply.",
+         lambda: charts.days_of_supply_chart(
+             analysis.days_of_supply(inputs.inventory, inputs.order_lines, inputs.orders),
              source=source)),
+        ("transit_by_carrier", "Transit days by carrier (delivered shipments).",
+         lambda: charts.lag_distribution_chart(
+             analysis.shipment_lag_detail(inputs.orders, inputs.shipments),
+             measure="transit_days", by="carrier", source=source)),
         ("on_time", "On-time share by carrier.",
          lambda: charts.on_time_chart(
              analysis.carrier_performance(inputs.orders, inputs.shipments), source=source)),
@@ -330,13 +334,12 @@ def _charts(inputs: ReportInputs) -> list[dict[str, Any]]:
          lambda: charts.reseller_pareto_chart(
              analysis.reseller_concentration(inputs.orders, inputs.order_lines), source=source)),
     ]  # fmt: skip
-    out = []
-    for key, caption, build in specs:
-        svg = chart_to_svg(build())
-        out.append(
-            {"key": key, "caption": caption, "svg": Markup(svg)}
-        )  # vl-convert output, trusted
-    return out
+    charts.use_theme()
+    # vl-convert writes the SVG itself (text is escaped there), so it is inlined as markup
+    return [
+        {"key": key, "caption": caption, "svg": Markup(chart_to_svg(build()))}
+        for key, caption, build in specs
+    ]
 
 
 # ---------------------------------------------------------------------------- sections
