@@ -958,6 +958,7 @@ def open_client(
             seed=settings.sandbox_seed,
             as_of=settings.sandbox_as_of,
             scale=settings.sandbox_scale,
+            invalid=settings.sandbox_invalid,
         )
     )
     with sandbox.serve(host="127.0.0.1", port=0) as server:
