@@ -59,6 +59,9 @@ EXIT_CODES: dict[type[errors.VendorkitError], int] = {
 #: Exit code of ``sync``/``demo`` when at least one endpoint failed (the others committed).
 EXIT_SYNC_FAILED = 20
 
+#: what `vendorkit rejects` shows on a terminal (--json gives every column)
+_REJECT_COLUMNS = ("endpoint", "page_number", "record_key", "field", "reason")
+
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("vendorkit.cli")
 
@@ -196,7 +199,15 @@ def print_frame(df: Any) -> None:
     """Print a polars frame in full width (rows capped at 50)."""
     import polars as pl
 
-    with pl.Config(tbl_rows=50, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60):
+    with pl.Config(
+        tbl_rows=50,
+        tbl_cols=-1,
+        tbl_width_chars=200,
+        fmt_str_lengths=60,
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        tbl_formatting="ASCII_MARKDOWN",
+    ):
         click.echo(str(df))
 
 
@@ -274,27 +285,15 @@ class _MainGroup(click.Group):
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(super().list_commands(ctx))
-        names.update(name for name in self.lazy_commands if self._load(name) is not None)
-        return sorted(names)
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name in self.lazy_commands:
-            command = self._load(cmd_name)
-        return command
+            import importlib
 
-    def _load(self, name: str) -> click.Command | None:
-        import importlib
-
-        module_name, attr = self.lazy_commands[name]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name in {module_name, module_name.rsplit(".", 1)[0]}:
-                return None  # that part of vendorkit is not installed
-            raise
-        command: click.Command = getattr(module, attr)
+            module_name, attr = self.lazy_commands[cmd_name]
+            command = getattr(importlib.import_module(module_name), attr)
         return command
 
 
@@ -407,8 +406,9 @@ def rejects(ctx: Ctx, endpoint: str | None, limit: int) -> None:
     if ctx.as_json:
         emit_json({"total": total, "rows": frame})
     else:
-        print_frame(frame)
-        click.echo(f"{frame.height} of {total} rejects shown")
+        shown = [c for c in _REJECT_COLUMNS if c in frame.columns] or frame.columns
+        print_frame(frame.select(shown))
+        click.echo(f"{frame.height} of {total} rejects shown (--json for the raw records)")
 
 
 @main.command()
