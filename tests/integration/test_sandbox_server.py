@@ -1,0 +1,140 @@
+"""The sandbox over real localhost sockets: the threaded HTTP/1.1 server and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from vendorkit.sandbox import FaultConfig, Sandbox, SandboxConfig
+
+pytestmark = pytest.mark.integration
+
+HEADERS = {"IM-PartnerID": "US123456", "IM-CountryCode": "US", "IM-CorrelationID": "it-1"}
+FORM = {"grant_type": "client_credentials", "client_id": "app", "client_secret": "secret"}
+
+
+def _token(client: httpx.Client, token_url: str) -> str:
+    r = client.post(token_url, data=FORM)
+    assert r.status_code == 200
+    return r.json()["access_token"]
+
+
+def test_real_server_answers_with_keep_alive() -> None:
+    sb = Sandbox(SandboxConfig(scale=0.2))
+    with sb.serve(host="127.0.0.1", port=0) as srv:
+        parts = urlsplit(srv.base_url)
+        assert parts.hostname == "127.0.0.1" and parts.port == srv.port
+        assert parts.path == "/vendors/v1"
+        assert srv.token_url == f"http://127.0.0.1:{srv.port}/oauth/oauth30/token"
+        with httpx.Client(timeout=5) as c:
+            h = {**HEADERS, "Authorization": f"Bearer {_token(c, srv.token_url)}"}
+            seen = 0
+            page = 1
+            while True:
+                r = c.get(f"{srv.base_url}/orders", headers=h,
+                          params={"pageNumber": page, "pageSize": 100})
+                if r.status_code == 204:
+                    break
+                assert r.status_code == 200 and r.http_version == "HTTP/1.1"
+                assert r.headers["IM-CorrelationID"] == "it-1"
+                assert r.headers["Date"] == "Sun, 01 Nov 2026 12:00:00 GMT"
+                seen += len(r.json()["orders"])
+                page += 1
+            assert seen == sb.ground_truth("orders").height
+        # every request went over one kept-alive connection... and answered correctly
+        assert sb.stats["orders"]["pages_served"] == page - 1
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(srv.base_url + "/orders", timeout=2)
+
+
+def test_real_server_and_transport_serve_the_same_bytes() -> None:
+    sb = Sandbox(SandboxConfig(scale=0.1, invalid=1))
+    with sb.serve() as srv, httpx.Client(timeout=5) as c, httpx.Client(
+            transport=sb.transport(), base_url="http://sandbox") as t:
+        h_real = {**HEADERS, "Authorization": f"Bearer {_token(c, srv.token_url)}"}
+        h_mem = {**HEADERS, "Authorization": f"Bearer {_token(t, '/oauth/oauth30/token')}"}
+        for ep in ("inventory", "orders", "shipments"):
+            real = c.get(f"{srv.base_url}/{ep}", headers=h_real, params={"pageSize": 100})
+            mem = t.get(f"/vendors/v1/{ep}", headers=h_mem, params={"pageSize": 100})
+            assert real.content == mem.content
+
+
+def test_real_server_drops_connections_mid_body() -> None:
+    sb = Sandbox(SandboxConfig(scale=0.1, faults=FaultConfig(drop_rate=1.0, max_consecutive=1)))
+    with sb.serve() as srv, httpx.Client(timeout=5) as c:
+        h = {**HEADERS, "Authorization": f"Bearer {_token(c, srv.token_url)}"}
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.get(f"{srv.base_url}/inventory", headers=h)
+        ok = c.get(f"{srv.base_url}/inventory", headers=h)  # the retry succeeds
+        assert ok.status_code == 200 and json.loads(ok.content)["inventory"]
+
+
+def test_real_server_slow_response_exceeds_client_timeout() -> None:
+    faults = FaultConfig(slow_rate=1.0, slow_ms=600, max_consecutive=1)
+    with Sandbox(SandboxConfig(scale=0.05, faults=faults)).serve() as srv, \
+            httpx.Client(timeout=0.2) as c:
+        h = {**HEADERS, "Authorization": f"Bearer {_token(c, srv.token_url)}"}
+        with pytest.raises(httpx.ReadTimeout):
+            c.get(f"{srv.base_url}/orders", headers=h)
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    from vendorkit.errors import ConfigError
+
+    sb = Sandbox(SandboxConfig(scale=0.02))
+    with sb.serve() as srv, pytest.raises(ConfigError, match="cannot listen"):
+        sb.serve(port=srv.port)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_cli_serves_until_interrupted() -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vendorkit.sandbox", "serve", "--port", str(port),
+         "--scale", "0.05", "--seed", "3", "--rate-limit", "50"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().split()[-1]
+        token_url = proc.stdout.readline().split()[-1]
+        assert base == f"http://127.0.0.1:{port}/vendors/v1"
+        assert token_url == f"http://127.0.0.1:{port}/oauth/oauth30/token"
+        with httpx.Client(timeout=5) as c:
+            h = {**HEADERS, "Authorization": f"Bearer {_token(c, token_url)}"}
+            r = c.get(f"{base}/inventory", headers=h)
+            assert r.status_code == 200 and r.headers["X-RateLimit-Limit"] == "50"
+            assert r.json()["recordsFound"] == str(25 * 5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rc = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert rc == 0
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:  # the port is free again
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        pytest.fail(f"port {port} still bound after the CLI exited")
