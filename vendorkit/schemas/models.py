@@ -351,18 +351,22 @@ def data_dictionary_markdown() -> str:
     out = [
         "# Data dictionary",
         "",
-        "<!-- Generated from vendorkit/schemas/models.py by "
-        "`python -m vendorkit.schemas.models`; do not edit by hand. -->",
+        "<!-- Generated from the pandera models in vendorkit/schemas/models.py by "
+        "`python -m vendorkit.schemas`; do not edit by hand. -->",
         "",
-        "Every typed table vendorkit produces, column by column. Timestamps are UTC; ",
-        "quantities are whole units; ids are text. *Nullable* columns come from fields the ",
-        "seed spec does not promise, so seed-only data leaves them null. *Source* is the ",
-        "wire field (camelCase, as the Vendor API sends it); `lines[]` means each element of ",
+        "Every typed table vendorkit produces, column by column. Timestamps are UTC;",
+        "quantities are whole units; ids are text. *Nullable* columns come from fields the",
+        "seed spec does not promise, so seed-only data leaves them null. *Source* is the",
+        "wire field (camelCase, as the Vendor API sends it); `lines[]` means each element of",
         "the record's `lines` array; names in parentheses are not read from a record.",
+        "",
+        "Statuses: `status` is the canonical enum, `status_raw` the spelling as sent",
+        "(see `vendorkit/statuses.py` for the mapping rule). Rejected records are in",
+        "`rejects`, one row per failing field.",
         "",
     ]
     for table, model in TABLE_SCHEMAS.items():
-        doc = (model.__doc__ or "").strip().splitlines()[0]
+        doc = (model.__doc__ or "").strip().splitlines()[0].replace("``", "`")
         keys = ", ".join(model.Config.unique) if table in TABLE_KEYS else "(none)"
         out += [f"## {table}", "", doc, "", f"Key: {keys}", ""]
         out += [
@@ -390,9 +394,3 @@ def write_data_dictionary(path: str | Path = "docs/data-dictionary.md") -> Path:
     target = Path(path)
     target.write_text(data_dictionary_markdown(), encoding="utf-8")
     return target
-
-
-if __name__ == "__main__":  # python -m vendorkit.schemas.models [path]
-    import sys
-
-    print(write_data_dictionary(*sys.argv[1:2]))
