@@ -57,17 +57,17 @@ def _flag(seed: int, keys: np.ndarray, name: str, p: float, quirks: bool) -> pl.
 
 
 def _s(expr: pl.Expr) -> pl.Expr:
-    return pl.lit('"') + expr + pl.lit('"')
+    return pl.concat_str([pl.lit('"'), expr, pl.lit('"')])
 
 
-def _num(expr: pl.Expr, as_string: pl.Expr) -> pl.Expr:
-    text = expr.cast(pl.String)
-    return pl.when(as_string).then(_s(text)).otherwise(text)
+def _num(expr: pl.Expr, quote: pl.Expr) -> pl.Expr:
+    """A number, quoted when ``quote`` is '"' (numbers-as-strings quirk); null stays null."""
+    return pl.concat_str([quote, expr.cast(pl.String), quote])
 
 
 def _ts(col: str, off_min: pl.Expr, suffix: pl.Expr) -> pl.Expr:
     local = (pl.col(col) + pl.duration(minutes=off_min)).dt.strftime("%Y-%m-%dT%H:%M:%S")
-    return _s(local + suffix)
+    return pl.concat_str([pl.lit('"'), local, suffix, pl.lit('"')])
 
 
 def _obj(fields: Sequence[tuple[str, pl.Expr]], quirks: bool) -> pl.Expr:
@@ -75,8 +75,10 @@ def _obj(fields: Sequence[tuple[str, pl.Expr]], quirks: bool) -> pl.Expr:
     for name, value in fields:
         if not quirks:
             value = value.fill_null(pl.lit("null"))
-        pieces.append(pl.lit(f'"{name}":') + value)
-    return pl.lit("{") + pl.concat_str(pieces, separator=",", ignore_nulls=True) + pl.lit("}")
+        pieces.append(pl.concat_str([pl.lit(f'"{name}":'), value]))
+    return pl.concat_str(
+        [pl.lit("{"), pl.concat_str(pieces, separator=",", ignore_nulls=True), pl.lit("}")]
+    )
 
 
 def _quirk_cols(seed: int, keys: np.ndarray, quirks: bool) -> dict[str, pl.Series]:
@@ -86,21 +88,26 @@ def _quirk_cols(seed: int, keys: np.ndarray, quirks: bool) -> dict[str, pl.Serie
     else:
         pick = np.zeros(n, dtype=np.int64)
     return {
-        "_numstr": _flag(seed, keys, "q.numstr", 0.4, quirks),
-        "_whint": _flag(seed, keys, "q.whint", 0.5, quirks),
+        "_nq": _quote(_flag(seed, keys, "q.numstr", 0.4, quirks)),
+        "_wq": _quote(~_flag(seed, keys, "q.whint", 0.5, quirks)),
         "_off": pl.Series(np.array([o[0] for o in _OFFSETS], dtype=np.int64)[pick]),
-        "_sfx": pl.Series(np.array([o[1] for o in _OFFSETS])[pick]),
+        "_sfx": pl.Series([o[1] for o in _OFFSETS]).gather(pick),
     }
 
 
+def _quote(flag: pl.Series) -> pl.Series:
+    return pl.Series(['', '"']).gather(flag.cast(pl.Int64))
+
+
 def _wh(col: str) -> pl.Expr:
-    return pl.when(pl.col("_whint")).then(pl.col(col)).otherwise(_s(pl.col(col)))
+    """Warehouse id as a number (quirk) or a string."""
+    return pl.concat_str([pl.col("_wq"), pl.col(col), pl.col("_wq")])
 
 
 def render_inventory(df: pl.DataFrame, seed: int, quirks: bool) -> pl.Series:
     """JSON text of inventory records (typed inventory rows with ``_key``)."""
     q = _quirk_cols(seed, df["_key"].to_numpy(), quirks)
-    off, sfx, ns = pl.col("_off"), pl.col("_sfx"), pl.col("_numstr")
+    off, sfx, ns = pl.col("_off"), pl.col("_sfx"), pl.col("_nq")
     fields = [
         ("partNumber", _s(pl.col("part_number"))),
         ("warehouse", _wh("warehouse_id")),
@@ -122,7 +129,7 @@ def render_orders(orders: pl.DataFrame, lines: pl.DataFrame, seed: int, quirks: 
     lkeys = lines["_okey"].to_numpy() * np.uint64(8) + lines["line_number"].to_numpy().astype(np.uint64)
     lq = _quirk_cols(seed, lkeys, quirks)
     omit_ln = _flag(seed, lines["_okey"].to_numpy(), "q.omit.linenumber", 0.05, quirks)
-    ns = pl.col("_numstr")
+    ns = pl.col("_nq")
     line_fields = [
         ("lineNumber", pl.when(pl.col("_omit_ln")).then(None).otherwise(
             _num(pl.col("line_number"), ns))),
@@ -168,7 +175,7 @@ def render_shipments(ships: pl.DataFrame, lines: pl.DataFrame, seed: int, quirks
     lines = lines.join(key_of, on="shipment_id", how="left", maintain_order="left")
     lkeys = lines["_skey"].to_numpy() * np.uint64(16) + lines["position"].to_numpy().astype(np.uint64)
     lq = _quirk_cols(seed, lkeys, quirks)
-    ns = pl.col("_numstr")
+    ns = pl.col("_nq")
     line_fields = [
         ("lineNumber", _num(pl.col("line_number"), ns)),
         ("partNumber", _s(pl.col("part_number"))),

@@ -262,7 +262,9 @@ def _inventory(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, now_s
     ).astype(np.int64)
     hours_back = hash_u01(cfg.seed, dkey, "inv.updated") ** 2 * 60.0
     last_updated = now_s - (hours_back * 3600).astype(np.int64)
-    whn = whs["warehouse_name"].to_numpy()[w_idx.astype(np.int64)]
+    wi = w_idx.astype(np.int64)
+    pi = p_idx.astype(np.int64)
+    whn = whs["warehouse_name"].gather(wi)
     if cfg.quirks:  # optional keys simply omitted on some records
         omit_name = hash_u01(cfg.seed, key, "inv.omit.name") < 0.03
         omit_order = hash_u01(cfg.seed, key, "inv.omit.onorder") < 0.05
@@ -271,10 +273,10 @@ def _inventory(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, now_s
         omit_name = omit_order = omit_bo = np.zeros(len(key), dtype=bool)
     df = pl.DataFrame(
         {
-            "part_number": parts["part_number"].to_numpy()[p_idx.astype(np.int64)],
-            "warehouse_id": whs["warehouse_id"].to_numpy()[w_idx.astype(np.int64)],
-            "warehouse_name": pl.Series(whn).set(pl.Series(omit_name), None),
-            "vendor_part_number": parts["vendor_part_number"].to_numpy()[p_idx.astype(np.int64)],
+            "part_number": parts["part_number"].gather(pi),
+            "warehouse_id": whs["warehouse_id"].gather(wi),
+            "warehouse_name": whn.set(pl.Series(omit_name), None),
+            "vendor_part_number": parts["vendor_part_number"].gather(pi),
             "quantity_on_hand": on_hand,
             "quantity_backordered": pl.Series(backordered).set(pl.Series(omit_bo), None),
             "quantity_on_order": pl.Series(on_order).set(pl.Series(omit_order), None),
@@ -349,20 +351,22 @@ def _orders(
     bo_done = l_active & (bo0 > 0) & (bo_ship_ts <= now_s)
     confirmed = np.where(l_cancel, 0, np.where(bo_done, qty, conf0))
     backordered = np.where(l_cancel, 0, np.where(bo_done, 0, bo0))
-    wh_ids = whs["warehouse_id"].to_numpy()
-    order_ids = np.array([f"{(_EPOCH + timedelta(days=int(d))):%Y%m%d}" for d in days])
-    ord_id = [f"ORD-{a}-{b:05d}" for a, b in zip(np.repeat(order_ids, counts), k, strict=True)]
-    ord_id_arr = np.array(ord_id)
+    wh_ids = whs["warehouse_id"]
+    day_txt = pl.Series([f"{(_EPOCH + timedelta(days=int(d))):%Y%m%d}" for d in days])
+    ord_id = pl.select(
+        pl.concat_str([pl.lit("ORD-"), pl.lit(day_txt.gather(np.repeat(np.arange(len(days)), counts))),
+                       pl.lit("-"), pl.lit(pl.Series(k)).cast(pl.String).str.zfill(5)])
+    ).to_series()
     lines = pl.DataFrame(
         {
-            "order_id": ord_id_arr[li_order],
+            "order_id": ord_id.gather(li_order),
             "line_number": li_num.astype(np.int32),
-            "part_number": parts["part_number"].to_numpy()[p_idx],
+            "part_number": parts["part_number"].gather(p_idx),
             "quantity_ordered": qty,
             "quantity_confirmed": confirmed,
             "quantity_backordered": backordered,
             "unit_price": price,
-            "warehouse_id": wh_ids[w_idx],
+            "warehouse_id": wh_ids.gather(w_idx),
             "_oi": li_order,
         }
     )
@@ -384,7 +388,7 @@ def _orders(
             "_wave": wave,
             "_split": s_split,
             "line_number": li_num[sel].astype(np.int32),
-            "part_number": parts["part_number"].to_numpy()[p_idx[sel]],
+            "part_number": parts["part_number"].gather(p_idx[sel]),
             "quantity": s_qty,
             "_ship_ts": s_ship_ts,
         }
@@ -415,21 +419,23 @@ def _orders(
         np.where(s_status == "DELIVERED", delivered_ts, ship_ts),
     )
     track = _tracking(seed, skey, c_idx)
-    suffix = ship["_wave"].to_numpy() * 2 + ship["_split"].to_numpy() + 1
-    ship_id = [
-        f"SHP-{o[4:]}-{w}{x}"
-        for o, w, x in zip(ord_id_arr[s_oi], wh_ids[ship["_w"].to_numpy()], suffix, strict=True)
-    ]
+    suffix = pl.Series(ship["_wave"].to_numpy() * 2 + ship["_split"].to_numpy() + 1)
+    s_wh = wh_ids.gather(ship["_w"].to_numpy())
+    s_ord = ord_id.gather(s_oi)
+    ship_id = pl.select(
+        pl.concat_str([pl.lit("SHP-"), pl.lit(s_ord).str.slice(4), pl.lit("-"), pl.lit(s_wh),
+                       pl.lit(suffix).cast(pl.String)])
+    ).to_series()
     shipped = s_status != "PROCESSING"
     omit_est = (hash_u01(seed, skey, "shp.omit.est") < 0.05) if cfg.quirks else np.zeros(len(skey), bool)
     shipments = pl.DataFrame(
         {
             "shipment_id": ship_id,
-            "order_id": ord_id_arr[s_oi],
-            "carrier": np.array([c[0] for c in CARRIERS])[c_idx],
+            "order_id": s_ord,
+            "carrier": pl.Series([c[0] for c in CARRIERS]).gather(c_idx),
             "tracking_number": pl.Series(track).set(pl.Series(~shipped), None),
             "status": s_status,
-            "warehouse_id": wh_ids[ship["_w"].to_numpy()],
+            "warehouse_id": s_wh,
         }
     ).with_columns(
         to_datetime_series("ship_date", ship_ts, shipped),
@@ -502,51 +508,51 @@ def _orders(
     orders = pl.DataFrame(
         {
             "order_id": ord_id,
-            "reseller_id": res["reseller_id"].to_numpy()[r_idx],
-            "reseller_name": res["reseller_name"].to_numpy()[r_idx],
+            "reseller_id": res["reseller_id"].gather(r_idx),
+            "reseller_name": res["reseller_name"].gather(r_idx),
             "status": status,
         }
     ).with_columns(
         to_datetime_series("order_date", order_ts),
         to_datetime_series("updated_at", updated),
-        pl.Series("currency_code", np.full(n, "USD")).set(pl.Series(omit_cur), None),
+        pl.Series("currency_code", ["USD"]).gather(np.zeros(n, np.int64)).set(pl.Series(omit_cur), None),
         pl.Series("_key", okey),
     )
     return orders, lines.drop("_oi"), shipments, shipment_lines
 
 
-def _tracking(seed: int, skey: np.ndarray, carrier: np.ndarray) -> list[str]:
-    a = (hash_u01(seed, skey, "trk.a") * 1e8).astype(np.int64)
-    b = (hash_u01(seed, skey, "trk.b") * 1e8).astype(np.int64)
-    out = []
-    for ci, x, y in zip(carrier.tolist(), a.tolist(), b.tolist(), strict=True):
-        name = CARRIERS[ci][0]
-        if name == "UPS":
-            out.append(f"1Z{x % 1_000_000:06X}{y:08d}"[:18])
-        elif name == "FEDEX":
-            out.append(f"{x % 1_000_000:06d}{y % 1_000_000:06d}")
-        elif name == "USPS":
-            out.append(f"9400{x:08d}{y:08d}{(x + y) % 100:02d}")
-        elif name == "ONTRAC":
-            out.append(f"C{x:08d}{y % 1_000_000:06d}")
-        else:
-            out.append(f"{x % 1_000_000_000:09d}")
-    return out
+def _tracking(seed: int, skey: np.ndarray, carrier: np.ndarray) -> pl.Series:
+    """Carrier-shaped tracking numbers (UPS 1Z..., FedEx 12 digits, USPS 22, LTL PRO 9)."""
+    a = pl.lit(pl.Series((hash_u01(seed, skey, "trk.a") * 1e8).astype(np.int64)))
+    b = pl.lit(pl.Series((hash_u01(seed, skey, "trk.b") * 1e8).astype(np.int64)))
+    name = pl.lit(pl.Series([c[0] for c in CARRIERS]).gather(carrier))
+
+    def z(expr: pl.Expr, width: int) -> pl.Expr:
+        return expr.cast(pl.String).str.zfill(width)
+
+    expr = (
+        pl.when(name == "UPS").then(pl.concat_str([pl.lit("1Z"), z(a % 1_000_000, 6), z(b, 8)]))
+        .when(name == "FEDEX").then(pl.concat_str([z(a % 1_000_000, 6), z(b % 1_000_000, 6)]))
+        .when(name == "USPS").then(pl.concat_str([pl.lit("9400"), z(a, 8), z(b, 8), z((a + b) % 100, 2)]))
+        .when(name == "ONTRAC").then(pl.concat_str([pl.lit("C"), z(a, 8), z(b % 1_000_000, 6)]))
+        .otherwise(z(a % 1_000_000_000, 9))
+    )
+    return pl.select(expr.alias("tracking_number")).to_series()
 
 
-def _status_spelling(seed: int, keys: np.ndarray, canonical: pl.Series, variants: dict[str, tuple[str, ...]], quirks: bool) -> pl.Series:
+def _status_spelling(seed: int, keys: np.ndarray, canonical: pl.Series,
+                     variants: dict[str, tuple[str, ...]], quirks: bool) -> pl.Series:
     """The raw status text served for each record (one of the variants, or the first)."""
     if not quirks:
-        return canonical.replace_strict({k: v[0] for k, v in variants.items()}, return_dtype=pl.String)
-    u = hash_u01(seed, keys, "status.spelling")
-    out = canonical.to_numpy().astype(object)
-    can = canonical.to_numpy()
-    for status, spellings in variants.items():
-        mask = can == status
-        if mask.any():
-            pick = (u[mask] * len(spellings)).astype(int)
-            out[mask] = np.array(spellings, dtype=object)[pick]
-    return pl.Series(canonical.name, out, dtype=pl.String)
+        return canonical.replace_strict({k: v[0] for k, v in variants.items()},
+                                        return_dtype=pl.String)
+    u = pl.Series(hash_u01(seed, keys, "status.spelling"))
+    n_var = canonical.replace_strict({k: len(v) for k, v in variants.items()},
+                                     return_dtype=pl.Int64)
+    pick = (u * n_var).floor().cast(pl.Int64)
+    lookup = {f"{k}|{i}": sp for k, v in variants.items() for i, sp in enumerate(v)}
+    key = pl.select(pl.concat_str([pl.lit(canonical), pl.lit("|"), pl.lit(pick).cast(pl.String)]))
+    return key.to_series().replace_strict(lookup, return_dtype=pl.String).alias(canonical.name)
 
 
 ORDER_SPELLINGS: dict[str, tuple[str, ...]] = {
