@@ -143,7 +143,6 @@ class Pacer:
     still needs, so it only spreads calls out when they would not fit in the budget.
 
     Example:
-        >>> clock = iter(range(1000)).__next__
         >>> p = Pacer("inventory", clock=lambda: 0.0, sleep=lambda s: None)
         >>> p.acquire()  # first call: nothing known yet, no wait
         0.0
@@ -175,6 +174,7 @@ class Pacer:
         self._blocked_until = 0.0
         self._next_slot = 0.0
         self._in_flight = 0
+        self._probing = False
         self._demand: int | None = None
 
     def __repr__(self) -> str:
@@ -220,10 +220,11 @@ class Pacer:
                 self._in_flight += 1
                 return True, 0.0  # no rate-limit headers from this server: no pacing
             if self._remaining is None:
-                if self._in_flight > 0:
-                    # another thread is probing; wait for its answer (release notifies)
+                if self._probing:
+                    # another thread is probing; wait for an answer (release notifies)
                     self._cond.wait(timeout=0.05)
                     return False, 0.0
+                self._probing = True
                 self._in_flight += 1
                 return True, 0.0
             if self._remaining <= 0:
@@ -232,9 +233,9 @@ class Pacer:
             demand = self._demand
             slot = now
             if (demand is None or demand > self._remaining) and self._reset_at is not None:
-                interval = max(self._reset_at - now, 0.0) / self._remaining
                 slot = max(now, self._next_slot)
-                self._next_slot = slot + interval
+                # this call and the remaining ones share the time left after its slot
+                self._next_slot = slot + max(self._reset_at - slot, 0.0) / self._remaining
             self._remaining -= 1
             self._in_flight += 1
             if demand is not None:
@@ -245,6 +246,7 @@ class Pacer:
         """Record an answer's rate-limit headers (``None``: the request got no answer)."""
         with self._cond:
             self._in_flight = max(self._in_flight - 1, 0)
+            self._probing = False  # any answer (or failure) ends a probe
             if headers is not None:
                 self._seen_answer = True
                 self._update(headers)
