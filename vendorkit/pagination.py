@@ -70,19 +70,26 @@ class PageBody:
     has_envelope: bool
 
 
+#: envelope numbers above this are not counts a real API sends (and would overflow ranges)
+_ENVELOPE_MAX = 10**12
+
+
 def _as_int(value: Any, field: str) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         try:
-            number = float(value)
+            as_float = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"envelope field {field!r} is not a number: {value!r}") from None
-        if not number.is_integer():
+        if not as_float.is_integer():
             raise ValueError(f"envelope field {field!r} is not a whole number: {value!r}") from None
-        return int(number)
+        number = int(as_float)
+    if not 0 <= number <= _ENVELOPE_MAX:
+        raise ValueError(f"envelope field {field!r} is out of range: {str(value)[:40]!r}")
+    return number
 
 
 def _looks_like_json(body: bytes) -> bool:
@@ -115,7 +122,7 @@ def _parse_fast(body: bytes, endpoint: Endpoint) -> PageBody | None:
     start, end = span
     try:
         envelope = json.loads(body[:start] + b"[]" + body[end:])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(envelope, dict) or envelope.get(endpoint.list_key) != []:
         return None
@@ -134,6 +141,9 @@ def _parse_slow(body: bytes, endpoint: Endpoint) -> PageBody:
         frame = pl.read_json(body, schema=schema)
     except pl.exceptions.PolarsError as exc:
         _complete_json(body)
+        tolerant = _parse_tolerant(body, endpoint)
+        if tolerant is not None:
+            return tolerant
         raise MissingListKey(key) from exc  # valid JSON, but not an object with the list
     if frame.height != 1 or frame[key][0] is None:
         _complete_json(body)
@@ -147,12 +157,67 @@ def _parse_slow(body: bytes, endpoint: Endpoint) -> PageBody:
     return _page_body(records, envelope)
 
 
+def _wire_text(value: Any) -> str | None:
+    """A JSON value as wire text: scalars as their JSON text, arrays/objects as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _parse_tolerant(body: bytes, endpoint: Endpoint) -> PageBody | None:
+    """Records whose values have the wrong JSON shape (an array or object where a scalar
+    belongs, a record or line that is not an object, ``lines`` that is not an array).
+
+    polars refuses the whole array then; here each value becomes text instead (arrays and
+    objects as their JSON), so one bad record is quarantined by the schemas with a reason
+    quoting the value, and the rest of the page still loads. A record that is not an object
+    becomes an all-null record; ``lines`` that is not an array of objects becomes one line
+    whose ``quantity`` carries the offending JSON. Returns ``None`` when the body has no
+    records array at all.
+    """
+    doc = json.loads(body, parse_int=str, parse_float=str)
+    if not isinstance(doc, dict) or not isinstance(doc.get(endpoint.list_key), list):
+        return None
+    child = endpoint.child_key
+
+    def bad_line(value: Any) -> dict[str, str | None]:
+        line: dict[str, str | None] = dict.fromkeys(endpoint.child_fields)
+        line["quantity"] = _wire_text(value)
+        return line
+
+    rows: list[dict[str, Any]] = []
+    for item in doc[endpoint.list_key]:
+        record = item if isinstance(item, dict) else {}
+        row: dict[str, Any] = {f: _wire_text(record.get(f)) for f in endpoint.wire_fields}
+        if child:
+            lines = record.get(child)
+            if lines is None:
+                row[child] = None
+            elif not isinstance(lines, list):
+                row[child] = [bad_line(lines)]
+            else:
+                row[child] = [
+                    {f: _wire_text(line.get(f)) for f in endpoint.child_fields}
+                    if isinstance(line, dict)
+                    else (None if line is None else bad_line(line))
+                    for line in lines
+                ]
+        rows.append(row)
+    records = pl.DataFrame(rows, schema=endpoint.wire_schema(), orient="row")
+    envelope = {k: doc[k] for k in _ENVELOPE_KEYS if doc.get(k) is not None}
+    return _page_body(records, envelope)
+
+
 def _complete_json(body: bytes) -> None:
     """Raise BodyTruncated unless ``body`` is complete JSON (only used on error paths)."""
     try:
         json.loads(body)
     except ValueError as exc:
         raise BodyTruncated(str(exc)) from exc
+    except RecursionError as exc:  # complete, but nested deeper than any record can be
+        raise ValueError("the JSON body nests too deeply to be a page of records") from exc
 
 
 def _page_body(records: pl.DataFrame, envelope: dict[str, Any]) -> PageBody:
