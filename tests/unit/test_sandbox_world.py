@@ -313,3 +313,38 @@ def test_mutate_changes_records_and_advances_the_clock() -> None:
         sb.mutate(2.0)
     with pytest.raises(ConfigError):
         sb.mutate(0.1, ["nope"])
+
+
+def test_served_listing_follows_mutations() -> None:
+    sb = Sandbox(SandboxConfig(seed=2, scale=0.2, invalid=1))
+    sb.mutate(0.05)
+    sb.mutate(0.05, ["orders", "shipments"], advance=timedelta(minutes=5))
+    bad = sb.invalid_records("orders").filter(~pl.col("reason").str.contains("duplicate"))
+    latest: dict[str, dict] = {}
+    for o in fetch_all(sb, "orders"):  # duplicates: the later updatedAt wins
+        if o["orderId"] in set(bad["key"]):
+            continue
+        seen = latest.get(o["orderId"])
+        if seen is None or _to_ts(o["updatedAt"]) > _to_ts(seen["updatedAt"]):
+            latest[o["orderId"]] = o
+    orders = [latest[k] for k in sorted(latest)]
+    truth = sb.ground_truth("orders")
+    assert [o["orderId"] for o in orders] == truth["order_id"].to_list()
+    assert [_to_ts(o["updatedAt"]) for o in orders] == truth["updated_at"].to_list()
+    mapped = pl.DataFrame({"s": [o["status"] for o in orders]}).select(
+        canonical_status_expr("s", ORDER_STATUSES))["s"]
+    assert mapped.to_list() == truth["status"].cast(pl.String).to_list()
+    inv: dict[tuple[str, str], dict] = {}
+    for r in fetch_all(sb, "inventory"):
+        key = (r.get("partNumber", "ZZ"), str(r["warehouse"]))
+        if key[0].startswith("ZZ"):
+            continue
+        if key not in inv or _to_ts(r["lastUpdated"]) > _to_ts(inv[key]["lastUpdated"]):
+            inv[key] = r
+    tinv = sb.ground_truth("inventory")
+    changed = tinv.filter(pl.col("last_updated") > datetime(2026, 11, 1, 12, tzinfo=UTC))
+    assert changed.height == 25
+    for row in changed.iter_rows(named=True):
+        served = inv[(row["part_number"], row["warehouse_id"])]
+        assert _to_int(served["quantity"]) == row["quantity_on_hand"]
+        assert _to_ts(served["lastUpdated"]) == row["last_updated"]

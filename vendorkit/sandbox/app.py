@@ -28,7 +28,7 @@ from vendorkit.endpoints import ENDPOINT_NAMES
 from vendorkit.sandbox.config import SandboxConfig
 from vendorkit.sandbox.faults import Fault, FaultPlan
 from vendorkit.sandbox.mutate import mutate_world
-from vendorkit.sandbox.render import Served, build_served, make_invalid
+from vendorkit.sandbox.render import Served, build_served, make_invalid, update_served
 from vendorkit.sandbox.world import World, build_world
 
 __all__ = ["BASE_PATH", "TOKEN_PATH", "Response", "SandboxApp"]
@@ -165,10 +165,10 @@ class SandboxApp:
         with self._lock:
             self.world.now = self.world.now + advance
             self._mutations += 1
-            counts = mutate_world(self.world, fraction, eps, self._mutations)
-            for ep in eps:
-                self._served[ep] = build_served(self.world, ep, self._invalid[ep])
-            return counts
+            changed = mutate_world(self.world, fraction, eps, self._mutations)
+            for ep, rows in changed.items():
+                self._served[ep] = update_served(self.world, ep, self._served[ep], rows)
+            return {ep: len(rows) for ep, rows in changed.items()}
 
     def _headers(self, corr: str | None) -> list[tuple[str, str]]:
         headers = [("Date", format_datetime(self.world.now, usegmt=True))]

@@ -31,14 +31,17 @@ def _choose(seed: int, keys: np.ndarray, eligible: np.ndarray, k: int, salt: str
     return mask
 
 
-def mutate_world(world: World, fraction: float, endpoints: tuple[str, ...], serial: int) -> dict[str, int]:
-    """Change ``fraction`` of each endpoint's records at ``world.now``; returns counts changed.
+def mutate_world(world: World, fraction: float, endpoints: tuple[str, ...],
+                 serial: int) -> dict[str, np.ndarray]:
+    """Change ``fraction`` of each endpoint's records at ``world.now``.
+
+    Returns the changed row indices per endpoint (rows keep their order: sorted by key).
 
     ``serial`` (the mutation number) salts the choice, so successive calls change different
     records. Only records that can change are picked (a closed order stays closed).
     """
     seed, now, quirks = world.config.seed, world.now, world.config.quirks
-    counts: dict[str, int] = {}
+    counts: dict[str, np.ndarray] = {}
     if "inventory" in endpoints:
         inv = world.inventory
         keys = inv["_key"].to_numpy()
@@ -55,7 +58,7 @@ def mutate_world(world: World, fraction: float, endpoints: tuple[str, ...], seri
             pl.when(m).then(pl.lit(now)).otherwise(pl.col("last_updated")).alias("last_updated")
             .cast(pl.Datetime("us", "UTC")),
         )
-        counts["inventory"] = int(mask.sum())
+        counts["inventory"] = np.flatnonzero(mask)
     for name, table, nxt, col in (
         ("orders", "orders", _ORDER_NEXT, "updated_at"),
         ("shipments", "shipments", _SHIPMENT_NEXT, "updated_at"),
@@ -91,5 +94,5 @@ def mutate_world(world: World, fraction: float, endpoints: tuple[str, ...], seri
             pl.when(m).then(pl.col("status_raw")).otherwise(df["status_raw"]).alias("status_raw")
         )
         setattr(world, table, upd)
-        counts[name] = int(mask.sum())
+        counts[name] = np.flatnonzero(mask)
     return counts

@@ -17,7 +17,7 @@ import polars as pl
 
 from vendorkit.sandbox.world import World, hash_u01
 
-__all__ = ["INVALID_KINDS", "Served", "build_served", "render_endpoint"]
+__all__ = ["INVALID_KINDS", "Served", "build_served", "render_endpoint", "update_served"]
 
 #: timestamp offsets (minutes) and their suffixes, used when quirks are on
 _OFFSETS = ((0, "Z"), (-420, "-07:00"), (-300, "-05:00"), (-480, "-08:00"), (-240, "-04:00"),
@@ -40,11 +40,13 @@ class Served:
         cursor_us: the record's ``lastUpdated``/``updatedAt`` in epoch microseconds (for
             ``updatedSince``; invalid dates use the record's true time).
         invalid: the invalid records (endpoint, key, field, reason, raw).
+        clean_pos: served position of each clean record (world row order).
     """
 
     json: pl.Series
     cursor_us: np.ndarray
     invalid: pl.DataFrame
+    clean_pos: np.ndarray
 
     def __len__(self) -> int:
         return len(self.json)
@@ -392,23 +394,21 @@ def _bad_id(endpoint: str, letter: str, j: int) -> str:
 def build_served(world: World, endpoint: str, invalid: _Invalid | None) -> Served:
     """Merge the clean rendering with the invalid records at their positions."""
     json, cursor = render_endpoint(world, endpoint)
+    n = len(json)
     if invalid is None or not invalid.json:
         empty = pl.DataFrame(
             schema={"endpoint": pl.String, "key": pl.String, "field": pl.String,
                     "reason": pl.String, "raw": pl.String}
         )
-        return Served(json, cursor, empty)
-    n = len(json)
+        return Served(json, cursor, empty, np.arange(n, dtype=np.int64))
     order_clean = np.arange(n, dtype=np.float64)
     order_bad = np.array(invalid.after, dtype=np.float64) + 0.5
     order_bad += np.arange(len(order_bad)) * 1e-6  # stable among invalid records
-    merged = pl.DataFrame(
-        {
-            "json": pl.concat([json, pl.Series("json", invalid.json, dtype=pl.String)]),
-            "cursor": np.concatenate([cursor, np.array(invalid.cursor_us, dtype=np.int64)]),
-            "_o": np.concatenate([order_clean, order_bad]),
-        }
-    ).sort("_o")
+    order = np.argsort(np.concatenate([order_clean, order_bad]), kind="stable")
+    where = np.empty_like(order)
+    where[order] = np.arange(len(order))
+    all_json = pl.concat([json, pl.Series("json", invalid.json, dtype=pl.String)])
+    all_cursor = np.concatenate([cursor, np.array(invalid.cursor_us, dtype=np.int64)])
     info = pl.DataFrame(
         {
             "endpoint": [endpoint] * len(invalid.info),
@@ -418,7 +418,33 @@ def build_served(world: World, endpoint: str, invalid: _Invalid | None) -> Serve
             "raw": invalid.json,
         }
     )
-    return Served(merged["json"], merged["cursor"].to_numpy().astype(np.int64), info)
+    return Served(all_json.gather(order), all_cursor[order], info, where[:n].astype(np.int64))
+
+
+def update_served(world: World, endpoint: str, served: Served, rows: np.ndarray) -> Served:
+    """Re-render only the clean records at ``rows`` (world row indices) after a mutation."""
+    if len(rows) == 0:
+        return served
+    cfg = world.config
+    if endpoint == "inventory":
+        sub = world.inventory[rows]
+        texts = render_inventory(sub, cfg.seed, cfg.quirks)
+        cur = _cursor_us(sub["last_updated"])
+    elif endpoint == "orders":
+        sub = world.orders[rows]
+        lines = world.order_lines.join(sub.select("order_id"), on="order_id", how="semi")
+        texts = render_orders(sub, lines, cfg.seed, cfg.quirks)
+        cur = _cursor_us(sub["updated_at"])
+    else:
+        sub = world.shipments[rows]
+        lines = world.shipment_lines.join(sub.select("shipment_id"), on="shipment_id", how="semi")
+        texts = render_shipments(sub, lines, cfg.seed, cfg.quirks)
+        cur = _cursor_us(sub["updated_at"])
+    pos = served.clean_pos[rows]
+    json = served.json.clone().scatter(pos, texts)
+    cursor = served.cursor_us.copy()
+    cursor[pos] = cur
+    return Served(json, cursor, served.invalid, served.clean_pos)
 
 
 def make_invalid(world: World, endpoint: str) -> _Invalid | None:
