@@ -769,11 +769,7 @@ class VendorClient:
             if status == 429:
                 stats._add(rate_limited=1)
                 now = self._clock.wall()
-                wait = reset_delay(response.headers, now=now)
-                if wait is not None:
-                    wait += RESET_MARGIN_S
-                else:
-                    wait = parse_retry_after(response.headers.get("retry-after"), now=now)
+                wait = _wait_after_429(response.headers, now)
                 if wait is None:
                     wait = backoff_delay(attempt, rng=self._clock.rng)
                 if attempt >= max_retries:
@@ -893,6 +889,21 @@ class VendorClient:
                 correlation_id,
                 time.perf_counter() - started,
             )
+
+
+def _wait_after_429(headers: httpx.Headers, now: float) -> float | None:
+    """Seconds to wait after a 429: the window's reset when the budget is spent, else
+    ``Retry-After``, else the reset if that is all we have; ``None``: back off."""
+    until_reset = reset_delay(headers, now=now)
+    remaining = headers.get("x-ratelimit-remaining")
+    if until_reset is not None and remaining is not None and remaining.strip() in ("0", "-1"):
+        return until_reset + RESET_MARGIN_S
+    retry_after = parse_retry_after(headers.get("retry-after"), now=now)
+    if retry_after is not None:
+        return retry_after
+    if until_reset is not None:
+        return until_reset + RESET_MARGIN_S
+    return None
 
 
 def _errors_of(response: httpx.Response) -> Any:

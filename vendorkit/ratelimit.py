@@ -34,8 +34,8 @@ __all__ = ["Pacer", "backoff_delay", "parse_retry_after", "reset_delay"]
 RESET_MARGIN_S = 0.25
 #: Header values below this are read as "seconds from now" rather than epoch seconds.
 _EPOCH_THRESHOLD = 1_000_000_000
-#: Local and server clocks are trusted to agree unless the ``Date`` header differs by more.
-_SKEW_TOLERANCE_S = 2.0
+#: A reset further away than this is not believed (clock trouble); waits are capped to it.
+_PLAUSIBLE_RESET_S = 3600.0
 
 
 def backoff_delay(
@@ -86,24 +86,26 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def _server_skew(date_header: str | None, now: float) -> float:
-    """Server clock minus local clock in seconds, or 0 when within tolerance/unknown."""
+def _server_epoch(date_header: str | None) -> float | None:
     if not date_header:
-        return 0.0
+        return None
     try:
         server = parsedate_to_datetime(date_header)
     except (TypeError, ValueError):
-        return 0.0
+        return None
     if server.tzinfo is None:
         server = server.replace(tzinfo=UTC)
-    skew = server.timestamp() - now
-    return skew if abs(skew) > _SKEW_TOLERANCE_S else 0.0
+    return server.timestamp()
 
 
 def reset_delay(headers: Mapping[str, str], *, now: float) -> float | None:
-    """Seconds until ``X-RateLimit-Reset`` (corrected for server clock skew), if sent.
+    """Seconds until ``X-RateLimit-Reset``, if sent.
 
     Accepts epoch seconds (the documented form) or small values meaning "seconds from now".
+    An epoch reset is read against the local clock; only when that gives an implausible
+    wait (in the past, or more than an hour away) and the ``Date`` header gives a plausible
+    one is the server's clock used instead (a server whose clock is off). A ``Date`` that
+    is itself off (the sandbox dates responses with its virtual clock) is thus ignored.
 
     Example:
         >>> reset_delay({"X-RateLimit-Reset": "105"}, now=100.0)
@@ -120,8 +122,13 @@ def reset_delay(headers: Mapping[str, str], *, now: float) -> float | None:
         return None
     if value < _EPOCH_THRESHOLD:
         return max(0.0, value)
-    skew = _server_skew(headers.get("date") or headers.get("Date"), now)
-    return max(0.0, value - skew - now)
+    local = value - now
+    if 0.0 <= local <= _PLAUSIBLE_RESET_S:
+        return local
+    server_now = _server_epoch(headers.get("date") or headers.get("Date"))
+    if server_now is not None and 0.0 <= value - server_now <= _PLAUSIBLE_RESET_S:
+        return value - server_now
+    return min(max(0.0, local), _PLAUSIBLE_RESET_S)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

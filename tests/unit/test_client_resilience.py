@@ -13,6 +13,8 @@ from vendorkit.client import VendorClient
 from vendorkit.errors import ApiError, AuthError, RateLimitError, TransportError
 from vendorkit.ratelimit import Pacer, backoff_delay, parse_retry_after, reset_delay
 
+T = 1_800_000_000.0  # epoch seconds, as X-RateLimit-Reset is sent
+
 
 def status(code: int, **headers: str):  # type: ignore[no-untyped-def]
     return lambda request: httpx.Response(
@@ -264,8 +266,6 @@ def test_token_endpoint_answering_garbage_is_an_auth_error() -> None:
 
 # -- pacing ----------------------------------------------------------------------------
 
-T = 1_800_000_000.0  # epoch seconds, as X-RateLimit-Reset is sent
-
 
 def limited_headers(remaining: int, reset: float, limit: int = 60) -> dict[str, str]:
     return {
@@ -340,12 +340,35 @@ def test_pacer_blocks_every_thread_after_a_429() -> None:
     assert pacer.acquire() == pytest.approx(4.0)
 
 
-def test_reset_header_is_corrected_for_server_clock_skew() -> None:
-    # the server's clock is 100 s ahead of ours; its reset is 10 s away on its clock
-    headers = {"X-RateLimit-Reset": "1800000110", "Date": "Fri, 15 Jan 2027 08:01:40 GMT"}
-    server_now = 1800000100.0
-    assert reset_delay(headers, now=server_now - 100) == pytest.approx(10.0)
+def test_reset_header_uses_the_server_clock_only_when_ours_gives_nonsense() -> None:
+    server_now = 1_800_000_100.0  # = Fri, 15 Jan 2027 08:01:40 GMT
+    date = "Fri, 15 Jan 2027 08:01:40 GMT"
+    headers = {"X-RateLimit-Reset": str(int(server_now + 10)), "Date": date}
+    # our clock is 100 s ahead: the reset looks past; the server's Date says 10 s
+    assert reset_delay(headers, now=server_now + 100) == pytest.approx(10.0)
+    # our clock agrees: 10 s
+    assert reset_delay(headers, now=server_now) == pytest.approx(10.0)
+    # a Date far off (the sandbox dates answers with its virtual clock) is ignored
+    virtual = {
+        "X-RateLimit-Reset": str(int(server_now + 10)),
+        "Date": "Sun, 01 Nov 2026 12:00:00 GMT",
+    }
+    assert reset_delay(virtual, now=server_now) == pytest.approx(10.0)
     assert reset_delay({"X-RateLimit-Reset": "12"}, now=5.0) == 12.0  # delta-seconds form
+
+
+def test_429_with_budget_left_follows_retry_after_not_the_window_reset() -> None:
+    clock = FakeClock(start=T)
+    api = FakeApi({"inventory": inventory_records(10)}, clock=clock)
+    headers = {
+        "Retry-After": "1",
+        "X-RateLimit-Remaining": "40",
+        "X-RateLimit-Reset": str(int(T + 50)),
+    }
+    api.fail("inventory", 1, status(429, **headers))
+    with make_client(api, clock) as client:
+        client.fetch("inventory")
+    assert sum(clock.slept) == pytest.approx(1.0)
 
 
 def test_retry_after_forms() -> None:
