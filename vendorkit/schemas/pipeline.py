@@ -276,10 +276,9 @@ def _coerce(
 # --------------------------------------------------------------------------- raw frame
 
 
-def _conform(records: pl.DataFrame, ep: Endpoint) -> pl.DataFrame:
-    """Give ``records`` exactly the wire schema (missing columns/struct fields -> null)."""
-    schema = ep.wire_schema()
-    if records.schema == schema:
+def _conform(records: pl.DataFrame, ep: Endpoint, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Give ``records`` exactly the wire ``schema`` (missing columns/struct fields -> null)."""
+    if records.columns == list(schema) and records.dtypes == list(schema.values()):
         return records
     exprs = []
     for name, dtype in schema.items():
@@ -313,11 +312,29 @@ def _conform(records: pl.DataFrame, ep: Endpoint) -> pl.DataFrame:
     return records.select(exprs)
 
 
+def _concat_pages(
+    frames: list[pl.DataFrame], ep: Endpoint, schema: dict[str, pl.DataType]
+) -> pl.DataFrame:
+    """One contiguous frame of all pages' records, in the wire schema.
+
+    Pages parsed by the client all share the wire schema, so they are concatenated as they
+    are; only when that fails (a page parsed another way) is every page conformed first.
+    """
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    try:
+        frame = pl.concat(frames, how="vertical", rechunk=True)
+    except (pl.exceptions.SchemaError, pl.exceptions.ShapeError):
+        frame = pl.concat([_conform(f, ep, schema) for f in frames], how="vertical", rechunk=True)
+    return _conform(frame, ep, schema)
+
+
 def _raw_frame(
     ep: Endpoint, data: Sequence[_PageLike] | pl.DataFrame
 ) -> tuple[pl.DataFrame, list[bytes]]:
     """The batch's raw frame (wire columns, ``_page``, ``_index``, ``_src``, ``_rid``)."""
-    wire = list(ep.wire_schema())
+    schema = ep.wire_schema()
+    wire = list(schema)
     if isinstance(data, pl.DataFrame):
         missing = [c for c in ("_page", "_index") if c not in data.columns]
         if missing:
@@ -326,44 +343,33 @@ def _raw_frame(
                 "page number (_page) and the record's 0-based position in its page (_index)",
                 endpoint=ep.name,
             )
-        frame = _conform(data.drop("_page", "_index"), ep).with_columns(
+        frame = _conform(data.drop("_page", "_index"), ep, schema).with_columns(
             data["_page"].cast(pl.Int32),
             data["_index"].cast(pl.Int32),
             pl.lit(None, pl.Int32).alias("_src"),
         )
         bodies: list[bytes] = []
     else:
-        frames, numbers, lengths, bodies = [], [], [], []
+        frames, srcs, numbers, lengths, bodies = [], [], [], [], []
         for src, page in enumerate(data):
             bodies.append(page.body)
             height = page.records.height
             if height == 0:
                 continue
-            frames.append(_conform(page.records, ep))
-            numbers.append((src, page.number))
+            frames.append(page.records)
+            srcs.append(src)
+            numbers.append(page.number)
             lengths.append(height)
-        if not frames:
-            frames = [pl.DataFrame(schema=ep.wire_schema())]
-        frame = pl.concat(frames, how="vertical")
-        starts = pl.Series([0, *lengths[:-1]], dtype=pl.Int64).cum_sum()
+        frame = _concat_pages(frames, ep, schema)
         meta = pl.DataFrame(
-            {
-                "_src": [s for s, _ in numbers],
-                "_page": [n for _, n in numbers],
-                "_start": starts[: len(numbers)],
-                "_n": lengths,
-            },
-            schema={"_src": pl.Int32, "_page": pl.Int32, "_start": pl.Int64, "_n": pl.Int64},
+            {"_src": srcs, "_page": numbers, "_n": lengths},
+            schema={"_src": pl.Int32, "_page": pl.Int32, "_n": pl.Int32},
         ).select(
             pl.col("_src").repeat_by("_n").explode(),
             pl.col("_page").repeat_by("_n").explode(),
-            pl.col("_start").repeat_by("_n").explode(),
+            pl.int_ranges(0, pl.col("_n"), dtype=pl.Int32).explode().alias("_index"),
         )
-        frame = pl.concat([frame, meta], how="horizontal").with_columns(
-            (pl.int_range(pl.len(), dtype=pl.Int64) - pl.col("_start"))
-            .cast(pl.Int32)
-            .alias("_index")
-        )
+        frame = pl.concat([frame, meta], how="horizontal")
     return (
         frame.select(
             *wire,
@@ -472,28 +478,35 @@ def _explode_lines(raw: pl.DataFrame, child_key: str) -> pl.DataFrame:
     )
 
 
-def _dedup(frame: pl.DataFrame, key: tuple[str, ...], cursor: str | None) -> pl.DataFrame:
-    """Keep one row per key: latest cursor, then later page, then later index (fetch order kept)."""
-    if frame.select(pl.struct(key).is_duplicated().any()).item() is not True:
+def _dedup(
+    frame: pl.DataFrame, contested: pl.Series, key: tuple[str, ...], cursor: str | None
+) -> pl.DataFrame:
+    """Keep one row per key among the ``contested`` rows (``_rid`` values pandera reported as
+    duplicate keys): latest cursor, then later page, then later index. Fetch order is kept."""
+    if contested.len() == 0:
         return frame
     order = ([cursor] if cursor else []) + ["_page", "_index"]
-    winners = (
-        frame.select("_rid", *key, *order)
-        .sort(order, nulls_last=False)
-        .unique(subset=list(key), keep="last")
-        .get_column("_rid")
-    )
-    return frame.filter(pl.col("_rid").is_in(winners.implode()))
+    rivals = frame.filter(pl.col("_rid").is_in(contested.implode())).select("_rid", *key, *order)
+    winners = rivals.sort(order, nulls_last=False).unique(subset=list(key), keep="last")
+    losers = rivals.filter(~pl.col("_rid").is_in(winners["_rid"].implode()))["_rid"]
+    return frame.filter(~pl.col("_rid").is_in(losers.implode()))
 
 
 def _pandera_failures(
     table: str, typed: pl.DataFrame, provenance: pl.DataFrame, sources: Mapping[str, str]
-) -> pl.DataFrame:
-    """Validate ``typed`` with its pandera model; failures as ``_rid, field, reason`` rows.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Validate ``typed`` with its pandera model (collected frame, ``lazy=True``).
 
     ``provenance`` is row-aligned with ``typed`` (``_rid``, and ``_line`` for line tables).
-    Failures that are not about a row (wrong dtype, missing column) mean the coercion step
-    produced a wrong frame: that is a vendorkit bug and raises :class:`ValidationError`.
+
+    Returns:
+        ``(rejects, duplicates)``: value failures as ``_rid, field, reason`` rows, and the
+        provenance rows of the key-uniqueness failures (resolved by dedup, or rejected when
+        a line number repeats inside one record).
+
+    Raises:
+        ValidationError: a failure that is not about a row (wrong dtype, missing column):
+            the coercion step produced a wrong frame, which is a vendorkit bug.
     """
     empty = pl.DataFrame(
         schema={"_rid": pl.get_index_type(), "field": pl.String, "reason": pl.String}
@@ -503,7 +516,7 @@ def _pandera_failures(
     except pa_errors.SchemaErrors as exc:
         error: pa_errors.SchemaErrors = exc
     else:
-        return empty
+        return empty, provenance.clear()
     cases = error.failure_cases
     structural = cases.filter(pl.col("index").is_null())
     if structural.height:
@@ -516,15 +529,19 @@ def _pandera_failures(
             "bug: please report it with the endpoint and sync id"
         ) from error
     is_line = "_line" in provenance.columns
-    keys = TABLE_KEYS[table]
-    key_source = sources.get(keys[-1], keys[-1])
     prov = provenance.with_row_index("index").with_columns(pl.col("index").cast(pl.Int32))
-    check = pl.col("check")
-    source = (
-        pl.when(check == "multiple_fields_uniqueness")
-        .then(pl.lit(key_source))
-        .otherwise(pl.col("column").replace_strict(dict(sources), default=pl.col("column")))
+    unique_check = pl.col("check").str.ends_with("uniqueness")
+    duplicates = (
+        cases.filter(unique_check)
+        .select("index")
+        .unique()
+        .join(prov, on="index", how="inner")
+        .sort("index")
+        .drop("index")
     )
+    cases = cases.filter(~unique_check)
+    check = pl.col("check")
+    source = pl.col("column").replace_strict(dict(sources), default=pl.col("column"))
     field = pl.format("lines[{}].{}", pl.col("_line"), source) if is_line else source
     reason = (
         pl.when(check.str.starts_with("greater_than_or_equal_to("))
@@ -537,15 +554,14 @@ def _pandera_failures(
         )
         .when(check == "not_nullable")
         .then(pl.lit("missing: null where a value is required"))
-        .when(check.str.ends_with("uniqueness"))
-        .then(pl.format("duplicate key within the batch: {}", pl.col("failure_case")))
         .otherwise(pl.format("failed check {}: {}", check, pl.col("failure_case")))
     )
-    return (
+    rejects = (
         cases.select("index", "column", "check", "failure_case")
         .join(prov, on="index", how="inner")
         .select("_rid", field.alias("field"), reason.alias("reason"))
     )
+    return (rejects if rejects.height else empty), duplicates
 
 
 def _record_key(ep: Endpoint) -> pl.Expr:
@@ -670,56 +686,53 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
     sources = {f.column: f.source for f in plan.header} | {"status_raw": "status"}
     line_sources = {f.column: f.source for f in plan.lines} | {"position": "(position)"}
 
-    bad = pl.concat(rejected)
-    candidates = header.filter(~pl.col("_rid").is_in(bad["_rid"].implode()))
-    tables: dict[str, pl.DataFrame] = {}
-    while True:
-        winners = _dedup(candidates, TABLE_KEYS[parent_table], plan.cursor)
-        failures = [
-            _pandera_failures(
-                parent_table, winners.select(parent_cols), winners.select("_rid"), sources
+    # 5. pandera validates every candidate (before dedup, so an invalid newer version
+    #    leaves the older valid one to win); key-uniqueness failures drive the dedup.
+    candidates = header.filter(~pl.col("_rid").is_in(pl.concat(rejected)["_rid"].implode()))
+    parent_bad, parent_dups = _pandera_failures(
+        parent_table, candidates.select(parent_cols), candidates.select("_rid"), sources
+    )
+    rejected.append(parent_bad)
+    child = None
+    if lines is not None:
+        child_table = table_names[1]
+        child = lines.join(
+            candidates.select("_rid", *plan.line_parent_columns), on="_rid", how="inner"
+        ).sort("_rid", "_line")
+        if plan.line_position_column:
+            child = child.with_columns(
+                (pl.col("_line") + 1).cast(pl.Int32).alias(plan.line_position_column)
             )
-        ]
-        child = None
-        if lines is not None:
-            child_table = table_names[1]
-            child_cols = list(TABLE_SCHEMAS[child_table].to_schema().columns)
-            child = lines.join(
-                winners.select("_rid", *plan.line_parent_columns), on="_rid", how="inner"
-            ).sort("_rid", "_line")
-            if plan.line_position_column:
-                child = child.with_columns(
-                    (pl.col("_line") + 1).cast(pl.Int32).alias(plan.line_position_column)
-                )
-            failures.append(
-                _pandera_failures(
-                    child_table,
-                    child.select(child_cols),
-                    child.select("_rid", "_line"),
-                    line_sources,
-                )
-            )
-        new_bad = pl.concat(failures)
-        if new_bad.height == 0:
-            break
-        bad = pl.concat([bad, new_bad])
-        failed = new_bad["_rid"].unique().implode()
-        failed_keys = winners.filter(pl.col("_rid").is_in(failed)).select(TABLE_KEYS[parent_table])
-        candidates = candidates.filter(~pl.col("_rid").is_in(failed))
-        survivors = candidates.filter(~pl.col("_rid").is_in(winners["_rid"].implode()))
-        if survivors.join(failed_keys, on=list(failed_keys.columns), how="semi").height == 0:
-            # no older version of a failed key is waiting: the rest is already valid
-            winners = winners.filter(~pl.col("_rid").is_in(failed))
-            if child is not None:
-                child = child.filter(~pl.col("_rid").is_in(failed))
-            break
-        # an older valid version of a rejected winner may now win: dedup and validate again
-
-    tables[parent_table] = winners.select(parent_cols)
-    if child is not None:
-        tables[table_names[1]] = child.select(
-            list(TABLE_SCHEMAS[table_names[1]].to_schema().columns)
+        child_cols = list(TABLE_SCHEMAS[child_table].to_schema().columns)
+        child_keys = list(TABLE_KEYS[child_table])
+        child_bad, child_dups = _pandera_failures(
+            child_table,
+            child.select(child_cols),
+            child.select("_rid", "_line", *child_keys),
+            line_sources,
         )
+        # the same line key twice in ONE record is a bad record; across records it is just
+        # two versions of one parent, which the parent's dedup resolves
+        repeated = child_dups.filter(pl.struct("_rid", *child_keys).is_duplicated())
+        key_source = line_sources.get(child_keys[-1], child_keys[-1])
+        rejected += [
+            child_bad,
+            repeated.select(
+                "_rid",
+                pl.format("lines[{}]." + key_source, pl.col("_line")).alias("field"),
+                pl.format(
+                    "duplicate {} {} within the record", pl.lit(key_source), pl.col(child_keys[-1])
+                ).alias("reason"),
+            ),
+        ]
+
+    bad = pl.concat(rejected)
+    valid = candidates.filter(~pl.col("_rid").is_in(bad["_rid"].implode()))
+    winners = _dedup(valid, parent_dups["_rid"], TABLE_KEYS[parent_table], plan.cursor)
+    tables: dict[str, pl.DataFrame] = {parent_table: winners.select(parent_cols)}
+    if child is not None:
+        kept = winners["_rid"].implode()
+        tables[table_names[1]] = child.filter(pl.col("_rid").is_in(kept)).select(child_cols)
 
     bad_rids = bad["_rid"].unique()
     coerced = winners.get_column("_coerced")
