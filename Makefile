@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: install demo test lab bench bench-quick lint lock clean
 
@@ -26,6 +27,18 @@ test: $(STAMP)
 ## lab: open JupyterLab on notebooks/
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
+
+## bench: the benchmark suite at full scale (~15 min) -> BENCHMARKS.md (installs the bench extras)
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks
+
+## bench-quick: the same at reduced sizes (~2-3 min) -> benchmarks/results/BENCHMARKS-quick.md
+bench-quick: $(BENCH_STAMP)
+	$(PY) -m benchmarks --quick
+
+$(BENCH_STAMP): $(STAMP) requirements/bench.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements/bench.lock
+	touch $(BENCH_STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vendorkit tests benchmarks

@@ -85,30 +85,37 @@ def run_vendorkit(
         db=db,
         page_size=page_size,
     )
+    sync = getattr(vk, "sync", None)
+    if sync is None:  # not yet on the front door
+        from vendorkit.sync import sync
     full = not kw.get("incremental", False)
-    report = vk.sync(list(endpoints), settings=settings, full=full)  # type: ignore[attr-defined]
-    return _report_to_dict(report, endpoints)
+    report = sync(list(endpoints), settings=settings, full=full)
+    return _report_to_dict(report)
 
 
-def _report_to_dict(report: Any, endpoints: Sequence[str]) -> dict[str, Any]:
-    """Flatten vendorkit's SyncReport into the benchmark's result shape."""
+def _report_to_dict(report: Any) -> dict[str, Any]:
+    """Flatten vendorkit's :class:`~vendorkit.sync.SyncReport` into the benchmark's shape."""
     rows: dict[str, int] = {}
+    endpoints: dict[str, Any] = {}
     requests = 0
-    throttled = 0
-    per = getattr(report, "endpoints", None) or {}
-    items = (
-        per.items() if isinstance(per, dict) else ((getattr(e, "endpoint", "?"), e) for e in per)
-    )
-    for name, ep in items:
-        rows[str(name)] = int(getattr(ep, "records", 0) or getattr(ep, "rows", 0) or 0)
-        requests += int(getattr(ep, "requests", 0) or getattr(ep, "pages", 0) or 0)
-        throttled += int(getattr(ep, "throttled", 0) or getattr(ep, "retries_429", 0) or 0)
-    return {
-        "rows": rows,
-        "requests": requests,
-        "throttled": throttled,
-        "report": str(report)[:2000],
-    }
+    for ep in report.rows:
+        rows[ep.endpoint] = int(ep.fetched)
+        requests += int(ep.requests)
+        endpoints[ep.endpoint] = {
+            "outcome": ep.outcome,
+            "pages": ep.pages,
+            "requests": ep.requests,
+            "fetched": ep.fetched,
+            "loaded": ep.loaded,
+            "rejected": ep.rejected,
+            "passes": ep.passes,
+            "duration_s": ep.duration_s,
+            "error": ep.error,
+        }
+    failed = [name for name, ep in endpoints.items() if ep["outcome"] == "failed"]
+    if failed:
+        raise RuntimeError(f"vendorkit sync failed for {failed}: {endpoints}")
+    return {"rows": rows, "requests": requests, "endpoints": endpoints}
 
 
 CONTENDERS: dict[str, Callable[..., dict[str, Any]]] = {

@@ -1,0 +1,564 @@
+"""The benchmark run: ``python -m benchmarks [--quick] [--runs N] [--out BENCHMARKS.md]``.
+
+One run, one machine, one sandbox server process over real localhost HTTP:
+
+1. **Sync**: ``vendorkit.sync()`` of inventory, orders, shipments at pageSize 1,000 and 100;
+   wall time, rows/s, peak RSS (plus inventory alone, for the 1M-row RSS target).
+2. **Floor**: :mod:`benchmarks.floor` on the same data; vendorkit / floor.
+3. **Peers**: requests + pandas; dlt ``rest_api`` with defaults (and its Parquet loader) on
+   a reduced page count, extrapolated linearly from two sizes and labelled as such.
+4. **Incremental**: a full sync, 1% of records changed on the server, an incremental sync.
+5. **Rate-limited**: a second server with a rate limit; achieved requests/min/endpoint / R
+   and the 429s the server answered.
+6. **Analysis**: ``benchmarks/analysis_bench.py`` (the analysis engineer's) if present.
+7. **Start-up**: ``python -c "import vendorkit"`` vs ``import polars, duckdb, httpx``.
+
+Each contender runs in a fresh child process (:func:`benchmarks.harness.run_child`); the
+figures are medians of ``--runs`` runs. A failing item is recorded as such in the report and
+the run goes on. Results also land as JSON in ``benchmarks/results/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import report
+from benchmarks.harness import (
+    ChildRun,
+    Series,
+    machine_info,
+    median,
+    package_versions,
+    run_child,
+)
+from benchmarks.server import SandboxProcess
+from benchmarks.target import Target
+
+__all__ = ["Plan", "main", "run_benchmarks"]
+
+ALL = ("inventory", "orders", "shipments")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Sizes and repetitions of one benchmark run.
+
+    Example:
+        >>> Plan.quick().scale < Plan.full().scale
+        True
+    """
+
+    mode: str
+    scale: float
+    runs: int
+    peer_runs: int
+    dlt_fractions: tuple[float, ...]
+    rate_limit: int
+    rate_window_s: float
+    rate_scale: float
+    analysis_history_rows: int
+    startup_runs: int
+    profile: bool = True
+
+    @classmethod
+    def full(cls, runs: int = 3) -> Plan:
+        """Benchmark scale: 1,000,000 inventory rows, 200,000 orders."""
+        return cls(
+            mode="full",
+            scale=100.0,
+            runs=runs,
+            peer_runs=max(1, runs - 1),
+            dlt_fractions=(0.02, 0.05),
+            rate_limit=120,
+            rate_window_s=10.0,
+            rate_scale=2.0,
+            analysis_history_rows=10_000_000,
+            startup_runs=7,
+        )
+
+    @classmethod
+    def quick(cls, runs: int = 1) -> Plan:
+        """Reduced sizes for a 1-2 minute smoke run (figures are indicative only)."""
+        return cls(
+            mode="quick",
+            scale=10.0,
+            runs=runs,
+            peer_runs=1,
+            dlt_fractions=(0.1, 0.2),
+            rate_limit=120,
+            rate_window_s=5.0,
+            rate_scale=0.4,
+            analysis_history_rows=500_000,
+            startup_runs=3,
+        )
+
+
+class Bench:
+    """Runs the items of one :class:`Plan` and collects the results dict."""
+
+    def __init__(self, plan: Plan, work: Path, log: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.work = work
+        self.log = log
+        self.results: dict[str, Any] = {"sync": [], "errors": {}}
+        self._db_counter = 0
+
+    # -- helpers -------------------------------------------------------------------------
+    def _db(self, stem: str) -> str:
+        self._db_counter += 1
+        return str(self.work / f"{stem}-{self._db_counter}.duckdb")
+
+    def _cleanup_db(self, path: str) -> None:
+        for suffix in ("", ".wal"):
+            Path(path + suffix).unlink(missing_ok=True)
+        shutil.rmtree(Path(path).with_suffix(".dlt"), ignore_errors=True)
+
+    def contender(
+        self,
+        name: str,
+        target: Target,
+        *,
+        endpoints: Sequence[str] = ALL,
+        page_size: int = 1000,
+        max_pages: int | None = None,
+        db: str | None = None,
+        incremental: bool = False,
+        keep_db: bool = False,
+        wrap: Sequence[str] = (),
+    ) -> ChildRun:
+        """One fresh child process running contender ``name``."""
+        path = db or self._db(name)
+        args = [*wrap, "-m", "benchmarks.contenders", name, "--target", target.to_json()]
+        args += ["--db", path, "--endpoints", ",".join(endpoints), "--page-size", str(page_size)]
+        if max_pages is not None:
+            args += ["--max-pages", str(max_pages)]
+        if incremental:
+            args.append("--incremental")
+        try:
+            return run_child(args, cwd=REPO)
+        finally:
+            if not keep_db:
+                self._cleanup_db(path)
+
+    def series(
+        self, label: str, name: str, target: Target, runs: int, **kwargs: Any
+    ) -> dict[str, Any]:
+        """``runs`` fresh runs of one contender, summarised."""
+        s = Series(label)
+        for i in range(runs):
+            run = self.contender(name, target, **kwargs)
+            self.log(
+                f"  {label} run {i + 1}/{runs}: {run.seconds:.2f}s, "
+                f"peak RSS {run.max_rss_mb:.0f} MiB, rows {run.result.get('rows')}"
+            )
+            s.runs.append(run)
+        rows = s.result.get("rows", {})
+        return {
+            "label": label,
+            "contender": name,
+            "endpoints": list(kwargs.get("endpoints", ALL)),
+            "page_size": kwargs.get("page_size", 1000),
+            "runs": [
+                {"seconds": r.seconds, "wall_s": r.wall_s, "max_rss_mb": r.max_rss_mb}
+                for r in s.runs
+            ],
+            "seconds": s.seconds,
+            "max_rss_mb": s.max_rss_mb,
+            "rows": rows,
+            "total_rows": sum(int(v) for v in rows.values()),
+            "tables": s.result.get("tables"),
+            "requests": s.result.get("requests"),
+            "detail": s.result.get("endpoints"),
+        }
+
+    def guarded(self, item: str, fn: Callable[[], None]) -> None:
+        """Run one item; record (not raise) its failure so the other items still run."""
+        t0 = time.perf_counter()
+        self.log(f"[{item}] ...")
+        try:
+            fn()
+        except Exception as exc:  # recorded in the report with its traceback; run goes on
+            self.results["errors"][item] = f"{type(exc).__name__}: {exc}"
+            self.log(f"[{item}] FAILED: {type(exc).__name__}: {exc}")
+            self.log(traceback.format_exc(limit=4))
+        self.log(f"[{item}] done in {time.perf_counter() - t0:.1f}s")
+
+    # -- items 1-3: sync, floor, peers -----------------------------------------------------
+    def sync_and_floor(self, target: Target) -> None:
+        """Items 1 and 2: vendorkit and the floor, all endpoints, pageSize 1,000 and 100."""
+        runs = self.plan.runs
+        for page_size in (1000, 100):
+            for name in ("floor", "vendorkit"):
+                label = f"{name} all @{page_size}"
+                self.guarded(
+                    label,
+                    lambda n=name, p=page_size, lab=label: self.results["sync"].append(
+                        self.series(lab, n, target, runs, page_size=p)
+                    ),
+                )
+        for name in ("floor", "vendorkit"):
+            label = f"{name} inventory @1000"
+            self.guarded(
+                label,
+                lambda n=name, lab=label: self.results["sync"].append(
+                    self.series(lab, n, target, runs, endpoints=("inventory",), page_size=1000)
+                ),
+            )
+
+    def peers(self, target: Target) -> None:
+        """Item 3: requests + pandas in full; dlt on a reduced page count, extrapolated."""
+        label = "pandas all @1000"
+        self.guarded(
+            label,
+            lambda: self.results["sync"].append(
+                self.series(label, "pandas", target, self.plan.peer_runs, page_size=1000)
+            ),
+        )
+        full_pages = self._full_pages(1000)
+        for name in ("dlt", "dlt-parquet"):
+            self.guarded(f"{name} all @1000", lambda n=name: self._dlt(n, target, full_pages))
+
+    def _full_pages(self, page_size: int) -> dict[str, int]:
+        """Pages per endpoint of a full read, from the floor's row counts."""
+        for entry in self.results["sync"]:
+            if entry["contender"] == "floor" and entry["rows"]:
+                return {k: math.ceil(int(v) / page_size) for k, v in entry["rows"].items()}
+        return {}
+
+    def _dlt(self, name: str, target: Target, full_pages: dict[str, int]) -> None:
+        """dlt on fractions of the data (every endpoint cut alike), then a linear fit.
+
+        dlt reads each endpoint to ``max_pages``; with two fractions f1 < f2 the time is
+        fitted as ``a + b*f`` (``a`` = fixed cost: start-up, normalise, load) and reported at
+        f = 1. With one fraction it is scaled by 1/f (an upper bound: fixed costs scale too).
+        """
+        points = []
+        biggest = max(full_pages.values()) if full_pages else 0
+        for fraction in self.plan.dlt_fractions:
+            pages = max(1, math.ceil(biggest * fraction)) if biggest else 1
+            # One max_pages for all endpoints: cut each endpoint to the same *fraction*
+            # instead by running them separately would triple dlt's start-up; so we cut by
+            # pages and use the records actually read as the x axis.
+            run = self.contender(name, target, page_size=1000, max_pages=pages)
+            rows = run.result.get("rows", {})
+            total = sum(int(v) for v in rows.values())
+            self.log(
+                f"  {name} max_pages={pages}: {run.seconds:.2f}s for {total} records, "
+                f"peak RSS {run.max_rss_mb:.0f} MiB"
+            )
+            points.append(
+                {
+                    "max_pages": pages,
+                    "records": total,
+                    "rows": rows,
+                    "seconds": run.seconds,
+                    "max_rss_mb": run.max_rss_mb,
+                    "requests": run.result.get("requests"),
+                }
+            )
+        full_records = self._full_records()
+        estimate = _extrapolate(points, full_records)
+        self.results["sync"].append(
+            {
+                "label": f"{name} all @1000",
+                "contender": name,
+                "endpoints": list(ALL),
+                "page_size": 1000,
+                "runs": [{"seconds": p["seconds"], "max_rss_mb": p["max_rss_mb"]} for p in points],
+                "seconds": estimate,
+                "max_rss_mb": max(p["max_rss_mb"] for p in points),
+                "rows": {k: v for k, v in points[-1]["rows"].items()},
+                "total_rows": full_records,
+                "requests": points[-1]["requests"],
+                "scaled": {"points": points, "full_records": full_records},
+            }
+        )
+
+    def _full_records(self) -> int:
+        for entry in self.results["sync"]:
+            if entry["contender"] == "floor" and entry["endpoints"] == list(ALL):
+                return int(entry["total_rows"])
+        return 0
+
+    # -- item 4: incremental ---------------------------------------------------------------
+    def incremental(self, server: SandboxProcess, target: Target) -> None:
+        """Full sync at pageSize 100, 1% changed on the server, incremental sync."""
+        db = self._db("incremental")
+        try:
+            before = server.stats()
+            full = self.contender("vendorkit", target, page_size=100, db=db, keep_db=True)
+            mid = server.stats()
+            mutated = server.mutate(0.01)
+            self.log(f"  mutate 1%: {mutated}")
+            inc = self.contender(
+                "vendorkit", target, page_size=100, db=db, keep_db=True, incremental=True
+            )
+            after = server.stats()
+        finally:
+            self._cleanup_db(db)
+        self.results["incremental"] = {
+            "page_size": 100,
+            "full": {
+                "seconds": full.seconds,
+                "requests": full.result.get("requests"),
+                "rows": full.result.get("rows"),
+                "server_requests": _request_delta(before, mid),
+            },
+            "incremental": {
+                "seconds": inc.seconds,
+                "requests": inc.result.get("requests"),
+                "rows": inc.result.get("rows"),
+                "detail": inc.result.get("endpoints"),
+                "server_requests": _request_delta(mid, after),
+            },
+            "mutated": mutated,
+        }
+
+    # -- item 5: rate-limited --------------------------------------------------------------
+    def rate_limited(self) -> None:
+        """A rate-limited server; one vendorkit full sync at pageSize 100."""
+        plan = self.plan
+        per_window = max(1, round(plan.rate_limit * plan.rate_window_s / 60.0))
+        with SandboxProcess(
+            scale=plan.rate_scale,
+            max_page_size=100,
+            rate_limit=per_window,
+            rate_limit_window_s=plan.rate_window_s,
+        ) as server:
+            assert server.target is not None
+            before = server.stats()
+            run = self.contender("vendorkit", server.target, page_size=100)
+            after = server.stats()
+        detail = run.result.get("endpoints") or {}
+        per_endpoint = {}
+        for endpoint, ep in detail.items():
+            duration = float(ep.get("duration_s") or 0.0)
+            requests = int(ep.get("requests") or 0)
+            per_min = requests / duration * 60.0 if duration > 0 else None
+            per_endpoint[endpoint] = {
+                "requests": requests,
+                "duration_s": duration,
+                "per_min": per_min,
+                "ratio": per_min / plan.rate_limit if per_min else None,
+            }
+        self.results["rate_limited"] = {
+            "limit_per_min": plan.rate_limit,
+            "window_s": plan.rate_window_s,
+            "per_window": per_window,
+            "scale": plan.rate_scale,
+            "seconds": run.seconds,
+            "per_endpoint": per_endpoint,
+            "server": _request_delta(before, after),
+        }
+
+    # -- item 6: analysis ------------------------------------------------------------------
+    def analysis(self) -> None:
+        """Delegates to ``benchmarks/analysis_bench.py`` (owned by the analysis engineer)."""
+        try:
+            module = importlib.import_module("benchmarks.analysis_bench")
+        except ModuleNotFoundError as exc:
+            if exc.name != "benchmarks.analysis_bench":
+                raise
+            self.results["analysis"] = {"missing": "benchmarks/analysis_bench.py has not landed"}
+            return
+        fn = getattr(module, "run", None) or getattr(module, "main", None)
+        if fn is None:
+            raise RuntimeError("benchmarks/analysis_bench.py exposes neither run() nor main()")
+        self.results["analysis"] = {
+            "rows": fn(history_rows=self.plan.analysis_history_rows, scale=self.plan.scale)
+        }
+
+    # -- item 7: start-up ------------------------------------------------------------------
+    def startup(self) -> None:
+        """``import vendorkit`` vs ``import polars, duckdb, httpx``, alternated, medians."""
+        snippets = {
+            "vendorkit": "import vendorkit",
+            "bare": "import polars, duckdb, httpx",
+        }
+        times: dict[str, list[float]] = {k: [] for k in snippets}
+        rss: dict[str, list[float]] = {k: [] for k in snippets}
+        for _ in range(self.plan.startup_runs):
+            for key, code in snippets.items():
+                run = run_child(["-c", code], cwd=REPO)
+                times[key].append(run.wall_s)
+                rss[key].append(run.max_rss_mb)
+        self.results["startup"] = {
+            key: {"seconds": median(times[key]), "all": times[key], "max_rss_mb": median(rss[key])}
+            for key in snippets
+        }
+
+    # -- profile ---------------------------------------------------------------------------
+    def profile(self, target: Target) -> None:
+        """cProfile of one vendorkit sync (all endpoints, pageSize 1,000): top costs."""
+        prof = self.work / "vendorkit-sync.prof"
+        self.contender(
+            "vendorkit", target, page_size=1000, wrap=("-m", "cProfile", "-o", str(prof))
+        )
+        self.results["profile"] = _summarise_profile(prof)
+
+
+def _request_delta(before: dict[str, Any], after: dict[str, Any]) -> Any:
+    """Difference of two ``stats`` answers (numbers only), or the raw answers."""
+    b, a = before.get("stats"), after.get("stats")
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return {"before": before, "after": after}
+    return _diff(b, a)
+
+
+def _diff(b: Any, a: Any) -> Any:
+    if isinstance(a, dict):
+        return {k: _diff(b.get(k) if isinstance(b, dict) else None, v) for k, v in a.items()}
+    if isinstance(a, (int, float)) and not isinstance(a, bool):
+        return a - (b if isinstance(b, (int, float)) else 0)
+    return a
+
+
+def _extrapolate(points: list[dict[str, Any]], full_records: int) -> float:
+    """Time at ``full_records`` from (records, seconds) points: linear fit, or scaling.
+
+    Example:
+        >>> _extrapolate([{"records": 10, "seconds": 2.0}, {"records": 20, "seconds": 3.0}], 100)
+        11.0
+        >>> _extrapolate([{"records": 10, "seconds": 2.0}], 100)
+        20.0
+    """
+    pts = [p for p in points if p["records"] > 0]
+    if not pts or full_records <= 0:
+        return float("nan")
+    if len(pts) == 1 or pts[-1]["records"] == pts[0]["records"]:
+        return pts[-1]["seconds"] * full_records / pts[-1]["records"]
+    (x1, y1), (x2, y2) = (
+        (pts[0]["records"], pts[0]["seconds"]),
+        (
+            pts[-1]["records"],
+            pts[-1]["seconds"],
+        ),
+    )
+    slope = (y2 - y1) / (x2 - x1)
+    intercept = y1 - slope * x1
+    if slope <= 0:  # noise swamped the signal: fall back to scaling the larger point
+        return y2 * full_records / x2
+    return intercept + slope * full_records
+
+
+def _summarise_profile(path: Path, top: int = 15) -> dict[str, Any]:
+    import io
+    import pstats
+
+    stats = pstats.Stats(str(path), stream=io.StringIO())
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = []
+    for func, (_cc, _nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        filename, line, name = func
+        rows.append(
+            {
+                "function": f"{_short(filename)}:{line}({name})",
+                "tottime": tt,
+                "cumtime": ct,
+            }
+        )
+    by_tot = sorted(rows, key=lambda r: r["tottime"], reverse=True)[:top]
+    by_cum = sorted(rows, key=lambda r: r["cumtime"], reverse=True)[:top]
+    return {"total_s": total, "by_tottime": by_tot, "by_cumtime": by_cum}
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+def run_benchmarks(plan: Plan, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every item of ``plan``; return the results dict :mod:`benchmarks.report` renders."""
+    started = datetime.now(UTC)
+    work = Path(tempfile.mkdtemp(prefix="vendorkit-bench-"))
+    bench = Bench(plan, work, log)
+    results = bench.results
+    results["meta"] = {
+        "mode": plan.mode,
+        "plan": {k: getattr(plan, k) for k in plan.__dataclass_fields__},
+        "started_at": started.isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "versions": package_versions(),
+    }
+    try:
+        log(f"starting the sandbox server (scale {plan.scale:g}) ...")
+        with SandboxProcess(scale=plan.scale, max_page_size=1000) as server:
+            assert server.target is not None
+            target = server.target
+            results["meta"]["server_start_s"] = server.started_in_s
+            log(f"server up in {server.started_in_s:.1f}s at {target.base_url}")
+            bench.sync_and_floor(target)
+            bench.peers(target)
+            if plan.profile:
+                bench.guarded("profile", lambda: bench.profile(target))
+            # last on this server: it changes the data
+            bench.guarded("incremental", lambda: bench.incremental(server, target))
+        bench.guarded("rate-limited", bench.rate_limited)
+        bench.guarded("analysis", bench.analysis)
+        bench.guarded("startup", bench.startup)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results["meta"]["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["meta"]["elapsed_s"] = (datetime.now(UTC) - started).total_seconds()
+    results["meta"]["loadavg_end"] = machine_info()["loadavg"]
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: run the plan, write BENCHMARKS.md and the JSON results."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="vendorkit benchmarks -> BENCHMARKS.md"
+    )
+    parser.add_argument("--quick", action="store_true", help="reduced sizes, ~1-2 minutes")
+    parser.add_argument("--runs", type=int, default=None, help="runs per measurement")
+    parser.add_argument("--out", default=None, help="Markdown output (default BENCHMARKS.md)")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--from-json", default=None, help="re-render a previous results JSON, run nothing"
+    )
+    args = parser.parse_args(argv)
+    if args.from_json:
+        results = json.loads(Path(args.from_json).read_text())
+    else:
+        plan = Plan.quick(args.runs or 1) if args.quick else Plan.full(args.runs or 3)
+        if args.no_profile:
+            plan = Plan(
+                **{**{k: getattr(plan, k) for k in plan.__dataclass_fields__}, "profile": False}
+            )
+        results = run_benchmarks(plan)
+        out_dir = REPO / "benchmarks" / "results"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        json_path = out_dir / f"{plan.mode}-{stamp}.json"
+        json_path.write_text(json.dumps(results, indent=2, default=str))
+        print(f"results: {json_path}")
+    # A quick run never overwrites the committed full-scale figures.
+    if args.out:
+        out = Path(args.out)
+    elif results["meta"]["mode"] == "full":
+        out = REPO / "BENCHMARKS.md"
+    else:
+        out = REPO / "benchmarks" / "results" / "BENCHMARKS-quick.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report.render(results))
+    print(f"wrote {out}")
+    return 1 if results.get("errors") else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
