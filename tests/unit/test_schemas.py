@@ -855,3 +855,74 @@ def test_a_lazyframe_would_hide_the_bad_value_which_is_why_normalise_validates_c
         sync_id="s",
     )
     assert batch.counts.rejected == 1
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+def test_pages_parsed_with_different_columns_are_conformed_to_the_wire_schema():
+    full = page("orders", 1, [order("O1", resellerName="Acme")])
+    seed_columns = pl.DataFrame(
+        {
+            "orderId": ["O2"],
+            "resellerId": ["R2"],
+            "status": ["OPEN"],
+            "lines": [[{"partNumber": "A", "quantity": "3"}]],
+        }
+    )
+    seed_page = FakePage("orders", 2, b"", seed_columns)
+    batch = normalise("orders", [full, seed_page], sync_id="s")
+    assert batch.tables["orders"].select("order_id", "reseller_name").rows() == [
+        ("O1", "Acme"),
+        ("O2", None),
+    ]
+    assert batch.tables["order_lines"].filter(pl.col("order_id") == "O2").row(0) == (
+        "O2",
+        1,
+        "A",
+        3,
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def test_two_versions_of_an_order_are_deduplicated_not_rejected_for_repeating_line_numbers():
+    lines = [{"partNumber": "A", "quantity": 1}, {"partNumber": "B", "quantity": 2}]
+    batch = run(
+        "orders",
+        [order("O1", updatedAt="2026-01-01T00:00:00Z", lines=lines)],
+        [order("O1", updatedAt="2026-01-02T00:00:00Z", status="CLOSED", lines=lines)],
+    )
+    assert batch.rejects.height == 0
+    assert (batch.counts.loaded, batch.counts.deduplicated) == (1, 1)
+    assert batch.tables["orders"]["status"].cast(pl.String).to_list() == ["CLOSED"]
+    assert batch.tables["order_lines"]["line_number"].to_list() == [1, 2]
+
+
+def test_an_old_version_with_a_bad_line_is_rejected_and_the_new_one_loads():
+    batch = run(
+        "orders",
+        [
+            order(
+                "O1", updatedAt="2026-01-01T00:00:00Z", lines=[{"partNumber": "A", "quantity": -5}]
+            )
+        ],
+        [order("O1", updatedAt="2026-01-02T00:00:00Z", lines=[{"partNumber": "A", "quantity": 5}])],
+    )
+    assert batch.tables["order_lines"]["quantity_ordered"].to_list() == [5]
+    assert (batch.counts.loaded, batch.counts.rejected, batch.counts.deduplicated) == (1, 1, 0)
+    assert batch.rejects["page_number"].to_list() == [1]
+
+
+def test_many_duplicates_across_pages_keep_exactly_one_row_per_key():
+    pages = [
+        [inv(f"P{i}", qty=p * 10 + i, ts=f"2026-01-0{p}T00:00:00Z") for i in range(20)]
+        for p in range(1, 6)
+    ]
+    batch = run("inventory", *pages)
+    t = batch.tables["inventory"].sort("quantity_on_hand")
+    assert t.height == 20
+    assert t["quantity_on_hand"].to_list() == [50 + i for i in range(20)]  # page 5 is latest
+    assert (batch.counts.fetched, batch.counts.deduplicated) == (100, 80)
