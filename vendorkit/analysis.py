@@ -592,6 +592,7 @@ def _shipped_per_line(
     include_cancelled: bool,
     order_columns: Sequence[str] = (),
     as_of: datetime | None = None,
+    order_filter: pl.Expr | None = None,
 ) -> pl.LazyFrame:
     """One row per order line with ``quantity_shipped`` (capped at ``quantity_ordered``).
 
@@ -621,6 +622,8 @@ def _shipped_per_line(
         slines = slines.join(counted.select("shipment_id"), on="shipment_id", how="semi")
     if not include_cancelled:
         ords = ords.filter(_status() != "CANCELLED")
+    if order_filter is not None:
+        ords = ords.filter(order_filter)
     keep = ["order_id", "status", *[c for c in order_columns if c not in ("order_id", "status")]]
     base = lines.join(ords.select(keep), on="order_id", how="inner")
     by_number = (
@@ -634,20 +637,31 @@ def _shipped_per_line(
         .agg(pl.col("quantity").sum().cast(pl.Int64).alias("__by_part"))
     )
     ordered = pl.col("quantity_ordered")
-    room = pl.max_horizontal(ordered - pl.col("__by_number"), pl.lit(0))
+    room = pl.col("__room")
     before = room.cum_sum().over("order_id", "part_number", order_by="line_number") - room
     alloc = pl.min_horizontal(pl.max_horizontal(pl.col("__by_part") - before, pl.lit(0)), room)
-    return (
+    joined = (
         base.join(by_number, on=["order_id", "line_number"], how="left")
         .join(by_part, on=["order_id", "part_number"], how="left")
-        .with_columns(pl.col("__by_number", "__by_part").fill_null(0))
-        .with_columns(alloc.alias("__alloc"))
+        .with_columns(pl.col("__by_number").fill_null(0))
+        .with_columns(pl.max_horizontal(ordered - pl.col("__by_number"), pl.lit(0)).alias("__room"))
+    )
+    # The by-part allocation needs a running sum over the order's lines of that part; only
+    # lines whose part was shipped without line numbers need it, so only they pay for it.
+    allocated = joined.filter(pl.col("__by_part").is_not_null()).with_columns(
+        alloc.alias("__alloc")
+    )
+    direct = joined.filter(pl.col("__by_part").is_null()).with_columns(
+        pl.lit(0, dtype=pl.Int64).alias("__alloc")
+    )
+    return (
+        pl.concat([direct, allocated], how="vertical_relaxed")
         .with_columns(
             (pl.col("__by_number").clip(upper_bound=ordered) + pl.col("__alloc"))
             .clip(0)
             .alias("quantity_shipped"),
         )
-        .drop("__by_number", "__by_part", "__alloc")
+        .drop("__by_number", "__by_part", "__alloc", "__room")
     )
 
 
@@ -816,6 +830,9 @@ def backorder_aging(
         include_cancelled=include_cancelled,
         order_columns=["reseller_id", "order_date"],
         as_of=end,
+        order_filter=(_status() != "CLOSED")
+        & pl.col("order_date").is_not_null()
+        & (pl.col("order_date") <= _lit_ts(end)),
     )
     age = pl.col("age_days")
     bucket = (
@@ -829,9 +846,7 @@ def backorder_aging(
         .cast(_AGE_ENUM)
     )
     open_lines = (
-        per_line.filter(_status() != "CLOSED")
-        .filter(pl.col("order_date").is_not_null() & (pl.col("order_date") <= _lit_ts(end)))
-        .with_columns(
+        per_line.with_columns(
             (pl.col("quantity_ordered") - pl.col("quantity_shipped")).alias("quantity_open"),
             _days(_lit_ts(end), pl.col("order_date")).floor().cast(pl.Int64).alias("age_days"),
         )
