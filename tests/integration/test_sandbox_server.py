@@ -50,8 +50,14 @@ def test_real_server_answers_with_keep_alive() -> None:
                 seen += len(r.json()["orders"])
                 page += 1
             assert seen == sb.ground_truth("orders").height
-        # every request went over one kept-alive connection... and answered correctly
+            # the token call and every page went over one kept-alive connection
+            assert srv.connections_accepted == 1
         assert sb.stats["orders"]["pages_served"] == page - 1
+        head = httpx.head(f"{srv.base_url}/orders", headers=h, timeout=5)
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["Content-Length"]) > 0
+        trace = httpx.request("TRACE", f"{srv.base_url}/orders", headers=h, timeout=5)
+        assert trace.status_code == 405 and trace.json()["errors"]
     with pytest.raises(httpx.ConnectError):
         httpx.get(srv.base_url + "/orders", timeout=2)
 

@@ -87,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
         resp = self.server.app.handle(self.command, parts.path, parts.query, headers, body)
         self._send(resp)
 
-    def _send(self, resp: Response) -> None:
+    def _send(self, resp: Response, *, head_only: bool = False) -> None:
         if resp.delay_s > 0:
             time.sleep(resp.delay_s)
         lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Status')}"]
@@ -97,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if head_only:  # HEAD: the head a GET would get (same Content-Length), no body
+            self.wfile.write(head)
+            return
         if resp.action == "drop":
             self.wfile.write(head + resp.body[: resp.drop_at])
             self.wfile.flush()
@@ -106,7 +109,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(head + resp.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
+    # every method reaches the app, which answers 405 with the JSON error body for the
+    # ones an endpoint does not support (instead of http.server's 501 HTML page)
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _dispatch
+
+    def do_HEAD(self) -> None:
+        """Like GET without the body (same status and headers); faults are not applied."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 0:
+            self.rfile.read(length)
+        parts = urlsplit(self.path)
+        resp = self.server.app.handle("GET", parts.path, parts.query, dict(self.headers.items()), b"")
+        resp.action = None
+        resp.delay_s = 0.0
+        self._send(resp, head_only=True)
 
     def setup(self) -> None:
         super().setup()
@@ -128,12 +144,14 @@ class _Server(ThreadingHTTPServer):
         self.app = app
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+        self.accepted = 0
         super().__init__(addr, _Handler)
 
     def track(self, conn: socket.socket, *, add: bool) -> None:
         with self._conns_lock:
             if add:
                 self._conns.add(conn)
+                self.accepted += 1
             else:
                 self._conns.discard(conn)
 
@@ -174,6 +192,11 @@ class SandboxServer:
             name=f"vendorkit-sandbox:{self.port}", daemon=True)
         self._thread.start()
         self._stopped = False
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted so far (keep-alive clients reuse one)."""
+        return self._server.accepted
 
     def stop(self) -> None:
         """Stop serving, close open keep-alive connections and the listening socket."""
