@@ -12,7 +12,7 @@ checks only column names and dtypes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandera.engines.polars_engine as pe
 import pandera.polars as pa
@@ -47,7 +47,7 @@ def _col(
     *,
     nullable: bool = False,
     ge: int | float | None = None,
-) -> object:
+) -> Any:
     """A pandera Field carrying the data-dictionary text (meaning, wire source field)."""
     return pa.Field(
         nullable=nullable,
@@ -288,7 +288,9 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
 """Endpoint -> the typed tables one batch of it fills (parent first)."""
 
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
-    name: tuple(model.Config.unique) for name, model in TABLE_SCHEMAS.items() if name != "rejects"
+    name: tuple(model.to_schema().unique or ())
+    for name, model in TABLE_SCHEMAS.items()
+    if name != "rejects"
 }
 """Table name -> its key columns (unique and non-null)."""
 
@@ -367,7 +369,7 @@ def data_dictionary_markdown() -> str:
     ]
     for table, model in TABLE_SCHEMAS.items():
         doc = (model.__doc__ or "").strip().splitlines()[0].replace("``", "`")
-        keys = ", ".join(model.Config.unique) if table in TABLE_KEYS else "(none)"
+        keys = ", ".join(TABLE_KEYS[table]) if table in TABLE_KEYS else "(none)"
         out += [f"## {table}", "", doc, "", f"Key: {keys}", ""]
         out += [
             "| column | dtype | nullable | source | meaning |",

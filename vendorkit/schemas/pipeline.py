@@ -206,7 +206,7 @@ def _coerce(
     text = raw.str.strip_chars()
     present = text.is_not_null() & (text != "")
     padded = present & (text != raw)
-    missing = (
+    missing: pl.Expr = (
         pl.when(~present).then(pl.lit("missing: a required field is absent, null or empty"))
         if field.required
         else pl.lit(None, pl.String)
@@ -214,7 +214,7 @@ def _coerce(
     none = pl.lit(None, pl.String)
 
     if field.kind in ("id", "text"):
-        value = pl.when(present).then(text)
+        value: pl.Expr = pl.when(present).then(text)
         return {field.column: value}, missing, padded
 
     if field.kind in ("int", "line_number"):
@@ -438,8 +438,8 @@ def _typed(
     no_reasons = pl.DataFrame(
         schema={"_rid": pl.get_index_type(), "field": pl.String, "reason": pl.String}
     )
-    ok = fast.get_column("_ok")
-    if ok.all():
+    fast_ok = fast.get_column("_ok")
+    if fast_ok.all():
         return fast.drop("_ok"), no_reasons
 
     slow_exprs: list[pl.Expr] = [pl.col(c) for c in keep]
@@ -451,11 +451,11 @@ def _typed(
         errors.append((f"_err{i}", field.source))
         flags.append(coerced)
     slow_exprs.append(pl.any_horizontal(flags).fill_null(False).alias("_coerced"))
-    slow = frame.filter(~ok).select(slow_exprs)
+    slow = frame.filter(~fast_ok).select(slow_exprs)
     error_cols = [c for c, _ in errors]
-    typed = pl.concat([fast.filter(ok).drop("_ok"), slow.drop(error_cols)], how="vertical").sort(
-        ["_rid", "_line"] if line else "_rid"
-    )
+    typed = pl.concat(
+        [fast.filter(fast_ok).drop("_ok"), slow.drop(error_cols)], how="vertical"
+    ).sort(["_rid", "_line"] if line else "_rid")
 
     bad = slow.filter(pl.any_horizontal(pl.col(error_cols).is_not_null()))
     parts = [no_reasons]
