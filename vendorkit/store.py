@@ -243,6 +243,8 @@ def _inventory_view_ddl() -> str:
 
 
 SCHEMA_VERSION = "1"
+#: DuckDB memory limit of a write connection (keeps a 1M-row sync's peak RSS bounded).
+WRITE_MEMORY_LIMIT = "384MB"
 
 
 def typed_empty(table: str) -> pl.DataFrame:
@@ -467,6 +469,10 @@ class Store:
             raise StoreError("this in-memory store was closed; create a new Store")
         con = self._connect(read_only=False)
         try:
+            # bounded buffers for the write phase (DuckDB spills to <db>.tmp beyond it);
+            # row order inside tables is irrelevant: readers always ORDER BY the key
+            con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+            con.execute("SET preserve_insertion_order = false")
             if not self._schema_ready:
                 self._create_schema(con)
                 self._schema_ready = True

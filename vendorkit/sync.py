@@ -30,7 +30,7 @@ import json
 import secrets
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
 from vendorkit.errors import ContractError, StoreError, VendorkitError
-from vendorkit.store import ENDPOINT_TABLES, Store
+from vendorkit.store import ENDPOINT_TABLES, TABLE_KEYS, Store
 
 if TYPE_CHECKING:
     from vendorkit.config import Settings
@@ -269,12 +269,127 @@ class SyncReport:
 
 
 @dataclass(slots=True)
+class _Combined:
+    """The chunks' batches merged into one (what ``normalise`` would give for all pages)."""
+
+    tables: dict[str, pl.DataFrame]
+    rejects: pl.DataFrame
+    counts: dict[str, int]
+
+
+@dataclass(slots=True)
 class _Fetched:
-    pages: list[Any]
+    batch: _Combined
     archive: pl.DataFrame
     server_start: datetime
     passes: int
     requests: int
+    fetched: int
+    pages: int
+
+
+#: Records normalised together. Pages are validated in chunks of about this many records
+#: as they arrive (then their raw frames are dropped), which bounds memory and keeps
+#: polars' working sets small; duplicates across chunks are resolved afterwards.
+CHUNK_RECORDS = 100_000
+
+#: Typed column that orders versions of one key (latest wins), per endpoint.
+_VERSION_COLUMN = {"inventory": "last_updated", "orders": "updated_at", "shipments": "updated_at"}
+
+
+class _Chunker:
+    """Feed pages in order; normalise every ~``chunk_records`` records; merge at the end."""
+
+    def __init__(
+        self, endpoint: str, normalise: Normaliser, sync_id: str, chunk_records: int
+    ) -> None:
+        self.endpoint = endpoint
+        self.normalise = normalise
+        self.sync_id = sync_id
+        self.chunk_records = max(1, chunk_records)
+        self.pending: list[Any] = []
+        self.pending_records = 0
+        self.batches: list[Any] = []
+
+    def add(self, page: Any) -> None:
+        self.pending.append(page)
+        self.pending_records += page.records.height
+        if self.pending_records >= self.chunk_records:
+            self.flush()
+
+    def flush(self) -> None:
+        self.batches.append(self.normalise(self.endpoint, self.pending, sync_id=self.sync_id))
+        self.pending, self.pending_records = [], 0
+
+    def finish(self) -> _Combined:
+        if self.pending or not self.batches:
+            self.flush()
+        return _combine(self.endpoint, self.batches)
+
+
+def _combine(endpoint: str, batches: list[Any]) -> _Combined:
+    """Merge chunk batches: concatenate, then keep the latest version of keys seen twice.
+
+    Same rule as within a batch: the latest version column wins, then the later chunk.
+    """
+    names = ENDPOINT_TABLES[endpoint]
+    counts = {
+        name: sum(_count(getattr(b, "counts", None), name) or 0 for b in batches)
+        for name in ("fetched", "loaded", "rejected", "deduplicated", "coerced", "unknown_status")
+    }
+    rejects = [r for r in (_rejects_of(b) for b in batches) if r.width]
+    all_rejects = pl.concat(rejects, how="vertical") if rejects else pl.DataFrame()
+    if len(batches) == 1:
+        return _Combined(_tables_of(batches[0]), all_rejects, counts)
+    header = names[0]
+    key = list(TABLE_KEYS[header])
+    parts = [_tables_of(b) for b in batches]
+    batches.clear()  # the parts are all that is needed from here on
+    heads = pl.concat([t[header] for t in parts], how="vertical", rechunk=False)
+    tables: dict[str, pl.DataFrame] = {}
+    # cheap test first: one UInt64 per key (a collision only costs the exact path below)
+    maybe_dup = heads.select(pl.struct(key).hash().is_duplicated().any()).item()
+    if not maybe_dup:
+        tables[header] = heads
+        if len(names) > 1:
+            tables[names[1]] = pl.concat([t[names[1]] for t in parts], rechunk=False)
+        return _Combined(tables, all_rejects, counts)
+    tagged = pl.concat(
+        [
+            t[header].with_columns(
+                pl.lit(i, pl.Int32).alias("_chunk"), pl.int_range(pl.len()).alias("_pos")
+            )
+            for i, t in enumerate(parts)
+        ],
+        how="vertical",
+        rechunk=False,
+    )
+    winners = (
+        tagged.sort([_VERSION_COLUMN[endpoint], "_chunk", "_pos"], nulls_last=False)
+        .unique(subset=key, keep="last")
+        .sort("_chunk", "_pos")
+    )
+    removed = tagged.height - winners.height
+    counts["deduplicated"] += removed
+    counts["loaded"] -= removed
+    if removed and "status" in winners.columns:
+        counts["unknown_status"] = int((winners["status"] == "UNKNOWN").sum())
+    tables[header] = winners.drop("_chunk", "_pos")
+    if len(names) > 1:
+        child = names[1]
+        lines = pl.concat(
+            [
+                t[child].with_columns(pl.lit(i, pl.Int32).alias("_chunk"))
+                for i, t in enumerate(parts)
+            ],
+            how="vertical",
+            rechunk=False,
+        )
+        if removed:
+            link = key[0]
+            lines = lines.join(winners.select(link, "_chunk"), on=[link, "_chunk"], how="semi")
+        tables[child] = lines.drop("_chunk")
+    return _Combined(tables, all_rejects, counts)
 
 
 def _archive_rows(page: Any, pass_number: int) -> dict[str, Any]:
@@ -307,58 +422,64 @@ _ARCHIVE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _strip_body(page: Any) -> Any:
-    """Drop the raw bytes once archived (they are kept compressed), to bound memory."""
-    if dataclasses.is_dataclass(page) and not isinstance(page, type):
-        return dataclasses.replace(page, body=b"")
-    return page
+def _identity_hash(page: Any, identity: list[str]) -> pl.Series:
+    """One UInt64 per record for (primary key, cursor field) as sent."""
+    if not page.records.height:
+        return pl.Series("h", [], dtype=pl.UInt64)
+    return page.records.select(pl.struct(identity).hash().alias("h"))["h"]
 
 
-def _seen_keys(pages: Sequence[Any], columns: list[str]) -> pl.DataFrame:
-    frames = [p.records.select(columns) for p in pages if p.records.height]
-    if not frames:
-        return pl.DataFrame(schema=dict.fromkeys(columns, pl.String()))
-    return pl.concat(frames, how="vertical")
-
-
-def _fetch(client: Any, endpoint: str, updated_since: datetime | None) -> _Fetched:
+def _fetch(
+    client: Any,
+    endpoint: str,
+    updated_since: datetime | None,
+    chunker: _Chunker,
+) -> _Fetched:
+    """Fetch (main pass + catch-up passes) and normalise in chunks as pages arrive."""
     ep = get_endpoint(endpoint)
-    pages: list[Any] = []
+    identity = [*ep.primary_key, ep.cursor_field]
     rows: list[dict[str, Any]] = []
+    seen: list[pl.Series] = []
     server_start: datetime | None = None
     since = updated_since
-    passes = 0
-    requests_pages = 0
+    passes = fetched = pages = requests_pages = 0
     requests_before = _client_requests(client)
     while True:
         passes += 1
         pass_start: datetime | None = None
-        pass_pages: list[Any] = []
-        pass_rows: list[dict[str, Any]] = []
+        held: list[tuple[Any, dict[str, Any]]] = []
         for page in client.iter_pages(endpoint, updated_since=since):
             if pass_start is None:
                 pass_start = page.server_date or datetime.now(UTC)
-            pass_rows.append(_archive_rows(page, passes))
-            pass_pages.append(_strip_body(page))
+            requests_pages += 1
+            if passes == 1:  # the main pass streams into the chunker
+                rows.append(_archive_rows(page, passes))
+                seen.append(_identity_hash(page, identity))
+                fetched += page.records.height
+                pages += 1
+                chunker.add(page)
+            else:  # a catch-up pass is kept only if it brings something new
+                held.append((page, _archive_rows(page, passes)))
         if pass_start is None:  # a client that yields nothing for an empty result
             pass_start = datetime.now(UTC)
         if server_start is None:
             server_start = pass_start
-        new_records = sum(p.records.height for p in pass_pages)
-        if passes > 1 and new_records:
-            identity = [*ep.primary_key, ep.cursor_field]
-            fresh = _seen_keys(pass_pages, identity).join(
-                _seen_keys(pages, identity), on=identity, how="anti", nulls_equal=True
-            )
-            new_records = fresh.height
-        requests_pages += len(pass_rows)
-        if passes > 1 and new_records == 0:
-            break  # nothing new: this pass repeats records already held; keep it out
-        pages.extend(pass_pages)
-        rows.extend(pass_rows)
+        if passes > 1:
+            hashes = [_identity_hash(page, identity) for page, _ in held]
+            known = pl.concat(seen) if seen else pl.Series("h", [], dtype=pl.UInt64)
+            new_records = sum(int((~h.is_in(known.implode())).sum()) for h in hashes)
+            if new_records == 0:
+                break  # nothing new: this pass repeats records already held; leave it out
+            for (page, row), h in zip(held, hashes, strict=True):
+                rows.append(row)
+                seen.append(h)
+                fetched += page.records.height
+                pages += 1
+                chunker.add(page)
         if passes > MAX_CATCHUP_PASSES:
             break
         since = pass_start
+    batch = chunker.finish()
     requests_after = _client_requests(client)
     requests = (
         requests_after - requests_before
@@ -368,7 +489,7 @@ def _fetch(client: Any, endpoint: str, updated_since: datetime | None) -> _Fetch
     archive = (
         pl.DataFrame(rows, schema=_ARCHIVE_SCHEMA) if rows else pl.DataFrame(schema=_ARCHIVE_SCHEMA)
     )
-    return _Fetched(pages, archive, server_start, passes, requests)
+    return _Fetched(batch, archive, server_start, passes, requests, fetched, pages)
 
 
 def _client_requests(client: Any) -> int | None:
@@ -396,24 +517,9 @@ def _count(counts: Any, name: str) -> int | None:
     return int(value) if value is not None else None
 
 
-def _apply_counts(row: EndpointSync, batch: Any, tables: Mapping[str, pl.DataFrame]) -> None:
-    counts = getattr(batch, "counts", None)
-    header = ENDPOINT_TABLES[row.endpoint][0]
-    rejects = getattr(batch, "rejects", None)
-    computed = {
-        "loaded": tables[header].height if header in tables else 0,
-        "rejected": (
-            rejects.select(pl.col("record_index", "page_number")).unique().height
-            if isinstance(rejects, pl.DataFrame)
-            and {"record_index", "page_number"} <= set(rejects.columns)
-            else (rejects.height if isinstance(rejects, pl.DataFrame) else 0)
-        ),
-    }
+def _set_counts(row: EndpointSync, combined: _Combined) -> None:
     for name in ("fetched", "loaded", "rejected", "deduplicated", "coerced", "unknown_status"):
-        value = _count(counts, name)
-        if value is None:
-            value = computed.get(name, getattr(row, name))
-        setattr(row, name, value)
+        setattr(row, name, getattr(row, name) + int(combined.counts.get(name, 0)))
 
 
 def _tables_of(batch: Any) -> dict[str, pl.DataFrame]:
@@ -448,6 +554,7 @@ def run_sync(
     source: str | None = None,
     normaliser: Normaliser | None = None,
     lock: bool = True,
+    chunk_records: int = CHUNK_RECORDS,
 ) -> SyncReport:
     """Sync ``endpoints`` from ``client`` into ``store`` (the engine behind :func:`sync`).
 
@@ -460,6 +567,7 @@ def run_sync(
         source: ``sandbox`` / ``api`` (default: ``client.source``).
         normaliser: ``normalise(endpoint, pages, sync_id=...)`` (default: vendorkit.schemas).
         lock: take the store's sync lock for the whole run.
+        chunk_records: records normalised per chunk (memory bound; see CHUNK_RECORDS).
 
     Example:
         >>> # report = run_sync(Store(":memory:"), client, ["inventory"])
@@ -477,7 +585,9 @@ def run_sync(
     with guard:
         for endpoint in names:
             report.rows.append(
-                _sync_endpoint(store, client, endpoint, report, full, retention, normalise)
+                _sync_endpoint(
+                    store, client, endpoint, report, full, retention, normalise, chunk_records
+                )
             )
     report.finished_at = datetime.now(UTC)
     return report
@@ -499,6 +609,7 @@ def _sync_endpoint(
     full: bool,
     retention: int,
     normalise: Normaliser,
+    chunk_records: int,
 ) -> EndpointSync:
     t0 = time.perf_counter()
     started_at = datetime.now(UTC)
@@ -513,16 +624,14 @@ def _sync_endpoint(
         "full_refresh": is_full,
     }
     try:
-        fetched = _fetch(client, endpoint, None if is_full else cursor.updated_since)  # type: ignore[union-attr]
-        row.passes, row.pages, row.requests = (
-            fetched.passes,
-            fetched.archive.height,
-            fetched.requests,
-        )
-        row.fetched = sum(p.records.height for p in fetched.pages)
-        batch = normalise(endpoint, fetched.pages, sync_id=report.sync_id)
-        tables = _tables_of(batch)
-        _apply_counts(row, batch, tables)
+        chunker = _Chunker(endpoint, normalise, report.sync_id, chunk_records)
+        since = None if is_full else cursor.updated_since  # type: ignore[union-attr]
+        fetched = _fetch(client, endpoint, since, chunker)
+        row.passes, row.pages, row.requests = fetched.passes, fetched.pages, fetched.requests
+        batch = fetched.batch
+        tables = batch.tables
+        _set_counts(row, batch)
+        row.fetched = fetched.fetched
         snapshot_at = fetched.server_start
         log["server_date"] = snapshot_at
         with store.write() as con:
@@ -541,7 +650,7 @@ def _sync_endpoint(
             )
             store.insert_rejects(
                 con,
-                _rejects_of(batch),
+                batch.rejects,
                 endpoint=endpoint,
                 sync_id=report.sync_id,
                 rejected_at=started_at,
@@ -707,6 +816,7 @@ def run_replay(
     endpoints: str | Iterable[str] | None = None,
     *,
     normaliser: Normaliser | None = None,
+    chunk_records: int = CHUNK_RECORDS,
 ) -> SyncReport:
     """Rebuild typed tables from the raw page archive (the engine behind :func:`replay`).
 
@@ -722,12 +832,14 @@ def run_replay(
     report = SyncReport(sync_id=new_sync_id(started), source="archive", started_at=started)
     with store.sync_lock():
         for endpoint in names:
-            report.rows.append(_replay_endpoint(store, endpoint, normalise))
+            report.rows.append(_replay_endpoint(store, endpoint, normalise, chunk_records))
     report.finished_at = datetime.now(UTC)
     return report
 
 
-def _replay_endpoint(store: Store, endpoint: str, normalise: Normaliser) -> EndpointSync:
+def _replay_endpoint(
+    store: Store, endpoint: str, normalise: Normaliser, chunk_records: int
+) -> EndpointSync:
     t0 = time.perf_counter()
     row = EndpointSync(endpoint, outcome="replayed")
     if not store.exists():
@@ -765,21 +877,13 @@ def _replay_endpoint(store: Store, endpoint: str, normalise: Normaliser) -> Endp
             [endpoint, sync_ids],
         )
         for info in syncs.iter_rows(named=True):
-            pages = _archived_pages(store, con, endpoint, info["sync_id"])
-            batch = normalise(endpoint, pages, sync_id=info["sync_id"])
-            tables = _tables_of(batch)
-            part = EndpointSync(endpoint)
-            _apply_counts(part, batch, tables)
-            for name in (
-                "fetched",
-                "loaded",
-                "rejected",
-                "deduplicated",
-                "coerced",
-                "unknown_status",
-            ):
-                setattr(row, name, getattr(row, name) + getattr(part, name))
-            row.pages += len(pages)
+            chunker = _Chunker(endpoint, normalise, info["sync_id"], chunk_records)
+            for page in _archived_pages(store, con, endpoint, info["sync_id"]):
+                chunker.add(page)
+                row.pages += 1
+            batch = chunker.finish()
+            tables = batch.tables
+            _set_counts(row, batch)
             store.apply_tables(
                 con,
                 endpoint,
@@ -791,7 +895,7 @@ def _replay_endpoint(store: Store, endpoint: str, normalise: Normaliser) -> Endp
             )
             store.insert_rejects(
                 con,
-                _rejects_of(batch),
+                batch.rejects,
                 endpoint=endpoint,
                 sync_id=info["sync_id"],
                 rejected_at=info["started_at"] or info["server_date"],
@@ -801,34 +905,31 @@ def _replay_endpoint(store: Store, endpoint: str, normalise: Normaliser) -> Endp
     return row
 
 
-def _archived_pages(store: Store, con: Any, endpoint: str, sync_id: str) -> list[ArchivedPage]:
+def _archived_pages(store: Store, con: Any, endpoint: str, sync_id: str) -> Iterator[ArchivedPage]:
+    """The archived pages of one sync, in fetch order, decompressed one at a time."""
     frame = store._query(
         con,
         "SELECT * FROM raw_pages WHERE endpoint = ? AND sync_id = ? "
         "ORDER BY pass_number, page_number",
         [endpoint, sync_id],
     )
-    pages = []
     for rec in frame.iter_rows(named=True):
         body = rec["body"] or b""
         if rec["encoding"] == _CODEC:
             body = pa.decompress(
                 body, decompressed_size=rec["body_size"], codec=_CODEC, asbytes=True
             )
-        pages.append(
-            ArchivedPage(
-                endpoint=endpoint,
-                number=rec["page_number"],
-                body=b"",
-                records=parse_body(endpoint, body),
-                records_found=rec["records_found"],
-                fetched_at=rec["fetched_at"],
-                correlation_id=rec["correlation_id"],
-                status_code=rec["status_code"],
-                server_date=rec["server_date"],
-            )
+        yield ArchivedPage(
+            endpoint=endpoint,
+            number=rec["page_number"],
+            body=body,
+            records=parse_body(endpoint, body),
+            records_found=rec["records_found"],
+            fetched_at=rec["fetched_at"],
+            correlation_id=rec["correlation_id"],
+            status_code=rec["status_code"],
+            server_date=rec["server_date"],
         )
-    return pages
 
 
 def replay(
