@@ -9,7 +9,7 @@ record after a mutation keeps its quirks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -275,7 +275,7 @@ def _invalid_inventory(world: World, count: int) -> _Invalid:
             continue
         bad = src.with_columns(
             pl.Series("part_number", [f"ZZ{letters[kind]}{j:04d}" for j in range(count)]),
-            (pl.col("_key") + np.uint64(1 << 40)).alias("_key"),
+            (pl.col("_key") + pl.lit(1 << 40, pl.UInt64)).alias("_key"),
         )
         if kind == "negative_quantity":
             bad = bad.with_columns((-(pl.col("quantity_on_hand") + 1)).alias("quantity_on_hand"))
@@ -312,6 +312,7 @@ def _replace_field(text: str, name: str, value: str) -> str:
 
 def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
     cfg = world.config
+    render: Callable[[pl.DataFrame, pl.DataFrame, int, bool], pl.Series]
     if endpoint == "orders":
         head, lines = world.orders, world.order_lines
         id_col, cursor_col, qty_col, date_field = "order_id", "updated_at", "quantity_ordered", "orderDate"
@@ -349,7 +350,7 @@ def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
             _bad_id(endpoint, letters[kind], j) for j in range(count)
         ]
         bad = src.with_columns(
-            pl.Series(id_col, new_ids), (pl.col("_key") + np.uint64(1 << 60)).alias("_key")
+            pl.Series(id_col, new_ids), (pl.col("_key") + pl.lit(1 << 60, pl.UInt64)).alias("_key")
         )
         bl = src_lines.with_columns(
             pl.Series(id_col, [new_ids[j] for j in src_lines["_j"].to_list()])

@@ -337,7 +337,7 @@ def _orders(
     pop = parts["popularity"].to_numpy()
     p_idx = _pick(hash_u01(seed, lkey, "line.part"), pop)
     other = (hash_u01(seed, lkey, "line.otherwh") * n_w).astype(np.int64)
-    w_idx = np.where(hash_u01(seed, lkey, "line.samewh") < 0.94, home[li_order], other)
+    w_idx = np.where(hash_u01(seed, lkey, "line.samewh") < 0.97, home[li_order], other)
     qty = 1 + np.floor(-np.log1p(-hash_u01(seed, lkey, "line.qty")) * (2 + 8 * (1 - pop[p_idx]))).astype(np.int64)
     qty = np.minimum(qty, 250)
     disc = res["discount"].to_numpy()[r_idx][li_order]
@@ -372,7 +372,7 @@ def _orders(
     )
 
     # ---- shipment candidates: wave 0 = confirmed at order time, wave 1 = backorder filled
-    split = hash_u01(seed, okey, "ord.split") < 0.08
+    split = hash_u01(seed, okey, "ord.split") < 0.05
     cand_w0 = l_active & (conf0 > 0)
     cand_w1 = bo_done
     sel = np.concatenate([np.flatnonzero(cand_w0), np.flatnonzero(cand_w1)])
