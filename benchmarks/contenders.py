@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from benchmarks.harness import peak_rss_mb
 from benchmarks.target import Target
 
 __all__ = ["CONTENDERS", "main", "run_vendorkit"]
@@ -89,8 +90,39 @@ def run_vendorkit(
     if sync is None:  # not yet on the front door
         from vendorkit.sync import sync
     full = not kw.get("incremental", False)
-    report = sync(list(endpoints), settings=settings, full=full)
-    return _report_to_dict(report)
+    timeline = _Timeline()
+    report = sync(list(endpoints), settings=settings, full=full, on_progress=timeline)
+    result = _report_to_dict(report)
+    result["timeline"] = timeline.summary()
+    return result
+
+
+class _Timeline:
+    """Progress callback: when each endpoint's pages arrived, and why the client waited."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, list[float]] = {}
+        self.waits: dict[str, dict[str, int]] = {}
+
+    def __call__(self, event: Any) -> None:
+        now = time.monotonic()
+        if event.kind == "page":
+            self.pages.setdefault(event.endpoint, []).append(now)
+        elif event.kind == "wait":
+            reasons = self.waits.setdefault(event.endpoint, {})
+            reason = str(event.reason or "wait")
+            reasons[reason] = reasons.get(reason, 0) + 1
+
+    def summary(self) -> dict[str, Any]:
+        """Per endpoint: pages seen, first-to-last page span (s), wait reasons."""
+        out: dict[str, Any] = {}
+        for endpoint, times in self.pages.items():
+            out[endpoint] = {
+                "pages": len(times),
+                "span_s": max(times) - min(times),
+                "waits": self.waits.get(endpoint, {}),
+            }
+        return out
 
 
 def _report_to_dict(report: Any) -> dict[str, Any]:
@@ -151,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         incremental=args.incremental,
     )
     result["seconds"] = time.perf_counter() - t0
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result, default=str), flush=True)
     return 0
 

@@ -29,6 +29,7 @@ __all__ = [
     "machine_info",
     "median",
     "package_versions",
+    "peak_rss_mb",
     "run_child",
 ]
 
@@ -54,7 +55,8 @@ class ChildRun:
         seconds: what the child reported as its own timed section (imports excluded),
             or the parent's wall clock if it reported nothing.
         wall_s: the parent's wall clock for the whole child, start-up included.
-        max_rss_mb: the child's peak resident set size in MiB (``ru_maxrss``).
+        max_rss_mb: the child's peak resident set size in MiB: the ``peak_rss_mb`` it
+            reported (its ``VmHWM``), else the kernel's ``ru_maxrss`` for it.
         result: the JSON object the child printed as its last stdout line.
     """
 
@@ -91,6 +93,29 @@ class Series:
     def result(self) -> dict[str, Any]:
         """The last run's reported result (row and request counts are the same each run)."""
         return self.runs[-1].result if self.runs else {}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MiB since it exec'd (``VmHWM``).
+
+    Children print this in their result: the kernel's ``ru_maxrss`` of a child also counts
+    the parent's pages the child had between ``fork`` and ``exec``, so for a child of a big
+    parent it overstates; ``VmHWM`` belongs to the new program only.
+
+    Example:
+        >>> peak_rss_mb() > 1
+        True
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return usage / 1024 / 1024 if sys.platform == "darwin" else usage / 1024
 
 
 def median(values: Sequence[float]) -> float:
@@ -169,9 +194,12 @@ def run_child(
         if isinstance(parsed, dict):
             result = parsed
     seconds = float(result.get("seconds", wall))
-    # Linux reports ru_maxrss in KiB (macOS in bytes).
-    rss_kib = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
-    return ChildRun(seconds=seconds, wall_s=wall, max_rss_mb=rss_kib / 1024, result=result)
+    if "peak_rss_mb" in result:  # the child's own VmHWM: exact (see peak_rss_mb)
+        rss_mb = float(result["peak_rss_mb"])
+    else:  # Linux reports ru_maxrss in KiB (macOS in bytes); may include fork-time pages
+        rss_kib = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
+        rss_mb = rss_kib / 1024
+    return ChildRun(seconds=seconds, wall_s=wall, max_rss_mb=rss_mb, result=result)
 
 
 def package_versions(names: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:
