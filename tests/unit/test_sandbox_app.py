@@ -65,6 +65,9 @@ def test_token_endpoint(sb: Sandbox) -> None:
         grant = c.post("/oauth/oauth30/token", data={**FORM, "grant_type": "password"})
         assert grant.status_code == 400
         assert c.get("/oauth/oauth30/token").status_code == 405
+        basic = c.post("/oauth/oauth30/token", data={"grant_type": "client_credentials"},
+                       auth=("vendor-app", "s3cret!"))
+        assert basic.status_code == 200 and basic.json()["access_token"]
 
 
 def test_configured_credentials_are_enforced_and_never_echoed() -> None:

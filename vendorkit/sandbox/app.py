@@ -9,6 +9,7 @@ behind one lock; pages are cut from pre-rendered JSON outside it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -135,6 +136,7 @@ class SandboxApp:
         self._windows: dict[tuple[str, str], _Window] = {}
         self._faults = FaultPlan(config.faults, config.seed)
         self._data_calls = 0
+        self._since_cache: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._mutations = 0
         self._stats: dict[str, _EndpointStats] = defaultdict(_EndpointStats)
 
@@ -244,6 +246,12 @@ class SandboxApp:
                 [{"field": "grant_type", "value": form.get("grant_type", ""),
                   "message": "unsupported grant type"}]), endpoint="token")
         cid, secret = form.get("client_id", ""), form.get("client_secret", "")
+        basic = hdrs.get("authorization", "")
+        if not cid and basic[:6].lower() == "basic ":  # RFC 6749 client authentication
+            try:
+                cid, _, secret = base64.b64decode(basic[6:].strip()).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                cid, secret = "", ""
         cfg = self.config
         ok = bool(cid) and bool(secret)
         if cfg.client_id is not None:
@@ -355,8 +363,7 @@ class SandboxApp:
             stop = min(start + size, total)
             texts = served.json.slice(start, max(0, stop - start)).to_list() if start < total else []
         else:
-            since_us = int(since.timestamp() * 1_000_000)
-            idx = np.flatnonzero(served.cursor_us >= since_us)
+            idx = self._since_index(name, served, int(since.timestamp() * 1_000_000))
             total = len(idx)
             start = (number - 1) * size
             sel = idx[start:start + size]
@@ -376,6 +383,20 @@ class SandboxApp:
                 f'"nextPage":{next_page},"previousPage":{prev_page},"{name}":[')
         body = b"".join((head.encode(), ",".join(texts).encode(), b"]}"))
         return Response(200, [*headers, _JSON], body, endpoint=name, records=len(texts))
+
+    def _since_index(self, name: str, served: Served, since_us: int) -> np.ndarray:
+        """Served positions with cursor >= since (cached: a sync asks for every page)."""
+        key = (name, since_us, id(served.cursor_us))
+        with self._lock:
+            hit = self._since_cache.get(key)
+        if hit is not None and hit[0] is served.cursor_us:
+            return hit[1]
+        idx = np.flatnonzero(served.cursor_us >= since_us)
+        with self._lock:
+            if len(self._since_cache) >= 8:
+                self._since_cache.pop(next(iter(self._since_cache)))
+            self._since_cache[key] = (served.cursor_us, idx)
+        return idx
 
     def _apply_fault(self, resp: Response, fault: Fault | None, name: str,
                      corr: str | None) -> Response:
