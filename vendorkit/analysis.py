@@ -116,6 +116,14 @@ _API_FIELDS: dict[str, dict[str, str]] = {
     },
 }
 
+# Typed columns filled from fields the seed spec promises (everything else may be missing).
+_SEED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "inventory": ("part_number", "warehouse_id", "quantity_on_hand", "last_updated"),
+    "orders": ("order_id", "reseller_id", "status", "status_raw"),
+    "order_lines": ("order_id", "part_number", "quantity_ordered"),
+    "shipments": ("shipment_id", "order_id", "carrier", "tracking_number", "status"),
+}
+
 _ENDPOINT_OF = {
     "inventory": "inventory",
     "inventory_history": "inventory",
@@ -162,7 +170,10 @@ def _prep(
     endpoint = _ENDPOINT_OF.get(table)
     for column in (*required, *populated):
         if column not in schema:
-            hint = why or f"load it with vendorkit.load_{table}(), which returns every column"
+            if column in _SEED_COLUMNS.get(table, ()) or table == "inventory_history":
+                hint = why or f"load it with vendorkit.load_{table}(), which returns every column"
+            else:
+                hint = f"seed-only {endpoint} do not carry it{'; ' + why if why else ''}"
             raise MissingFieldError(
                 f"{table} has no column {column!r} (API field {_api_field(table, column)}); {hint}",
                 endpoint=endpoint,
@@ -181,8 +192,8 @@ def _prep(
             column = empty[0]
             raise MissingFieldError(
                 f"{table} has no values in column {column!r} (API field "
-                f"{_api_field(table, column)}); seed-only {endpoint} records do not carry it: "
-                f"sync from an API that sends it{', ' + why if why else ''}",
+                f"{_api_field(table, column)}); seed-only {endpoint} do not carry it: sync "
+                f"from an API that sends it{'; ' + why if why else ''}",
                 endpoint=endpoint,
                 column=column,
             )
