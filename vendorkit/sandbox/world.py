@@ -238,12 +238,15 @@ def _resellers(cfg: SandboxConfig) -> pl.DataFrame:
     )
 
 
-def _inventory(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, now_s: int) -> pl.DataFrame:
-    n_p, n_w = parts.height, whs.height
-    p_idx = np.repeat(np.arange(n_p, dtype=np.uint64), n_w)
-    w_idx = np.tile(np.arange(n_w, dtype=np.uint64), n_p)
-    key = p_idx * np.uint64(1000) + w_idx
-    day = (cfg.as_of - _EPOCH).days
+def _stock(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, p_idx: np.ndarray,
+           w_idx: np.ndarray, day: np.ndarray | int) -> dict[str, np.ndarray]:
+    """Stock of (part, warehouse) on a day: a replenishment cycle with daily noise.
+
+    Stock runs down through a 7-28 day cycle and is refilled at its end (often after a short
+    stock-out); it is a closed form in the day, so any day is cheap to evaluate.
+    """
+    n_w = whs.height
+    key = p_idx.astype(np.uint64) * np.uint64(1000) + w_idx.astype(np.uint64)
     pop = parts["popularity"].to_numpy()[p_idx.astype(np.int64)]
     share = whs["share"].to_numpy()[w_idx.astype(np.int64)] * n_w
     demand = 0.3 + 25.0 * pop * share * (0.5 + hash_u01(cfg.seed, key, "inv.demand"))
@@ -251,7 +254,7 @@ def _inventory(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, now_s
     phase = (hash_u01(cfg.seed, key, "inv.phase") * cycle).astype(np.int64)
     t = (day + phase) % cycle
     capacity = demand * cycle * (1.1 + 0.8 * hash_u01(cfg.seed, key, "inv.capacity"))
-    dkey = key * np.uint64(100_003) + np.uint64(day)
+    dkey = key * np.uint64(100_003) + np.asarray(day).astype(np.uint64)
     noise = 1.0 + 0.25 * (hash_u01(cfg.seed, dkey, "inv.noise") - 0.5)
     on_hand = np.maximum(0, np.round(capacity * (1.0 - t / cycle) * noise - demand * 0.8))
     stockout = (t >= cycle - 2) & (hash_u01(cfg.seed, dkey, "inv.stockout") < 0.35)
@@ -260,6 +263,18 @@ def _inventory(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, now_s
     backordered = np.where(
         on_hand == 0, np.round(demand * 3 * hash_u01(cfg.seed, dkey, "inv.bo")), 0
     ).astype(np.int64)
+    return {"key": key, "dkey": dkey, "on_hand": on_hand, "on_order": on_order,
+            "backordered": backordered}
+
+
+def _inventory(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, now_s: int) -> pl.DataFrame:
+    n_p, n_w = parts.height, whs.height
+    p_idx = np.repeat(np.arange(n_p, dtype=np.uint64), n_w)
+    w_idx = np.tile(np.arange(n_w, dtype=np.uint64), n_p)
+    day = (cfg.as_of - _EPOCH).days
+    st = _stock(cfg, parts, whs, p_idx, w_idx, day)
+    key, dkey = st["key"], st["dkey"]
+    on_hand, on_order, backordered = st["on_hand"], st["on_order"], st["backordered"]
     hours_back = hash_u01(cfg.seed, dkey, "inv.updated") ** 2 * 60.0
     last_updated = now_s - (hours_back * 3600).astype(np.int64)
     wi = w_idx.astype(np.int64)
@@ -342,8 +357,11 @@ def _orders(
     qty = np.minimum(qty, 250)
     disc = res["discount"].to_numpy()[r_idx][li_order]
     price = np.round(parts["list_price"].to_numpy()[p_idx] * disc, 2)
-    short = hash_u01(seed, lkey, "line.short") < (0.04 + 0.22 * pop[p_idx])
-    conf0 = np.where(short, np.floor(qty * hash_u01(seed, lkey, "line.conf") * 0.9), qty).astype(np.int64)
+    # stock-driven fills: what the warehouse had that day (minus what others took first)
+    # (a stock-out that day, or too little stock and no transfer from another site)
+    avail = _stock(cfg, parts, whs, p_idx, w_idx, day[li_order])["on_hand"]
+    short = (avail == 0) | ((avail < qty) & (hash_u01(seed, lkey, "line.transfer") < 0.25))
+    conf0 = np.where(short, np.minimum(qty, avail), qty).astype(np.int64)
     bo0 = qty - conf0
     bo_ship_ts = order_ts[li_order] + (86400 * (6 + 24 * hash_u01(seed, lkey, "line.bolag"))).astype(np.int64)
     l_cancel = cancelled[li_order]
