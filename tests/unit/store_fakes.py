@@ -116,7 +116,9 @@ class FakeClient:
     def requests_made(self) -> int:
         return self.world.requests
 
-    def iter_pages(self, endpoint: str, updated_since: datetime | None = None) -> Iterator[FakePage]:
+    def iter_pages(
+        self, endpoint: str, updated_since: datetime | None = None
+    ) -> Iterator[FakePage]:
         ep = get_endpoint(endpoint)
         self.calls.append((endpoint, updated_since))
         number = 0
@@ -134,8 +136,17 @@ class FakeClient:
             chunk = selected[(number - 1) * self.world.page_size : number * self.world.page_size]
             server_date = self.world.now
             if not chunk:
-                yield FakePage(endpoint, number, b"", pl.DataFrame(schema=ep.wire_schema()),
-                               None, datetime.now(UTC), f"c{number}", 204, server_date)
+                yield FakePage(
+                    endpoint,
+                    number,
+                    b"",
+                    pl.DataFrame(schema=ep.wire_schema()),
+                    None,
+                    datetime.now(UTC),
+                    f"c{number}",
+                    204,
+                    server_date,
+                )
                 return
             body = json.dumps({"recordsFound": str(len(selected)), ep.list_key: chunk}).encode()
             records = pl.DataFrame(
@@ -143,8 +154,17 @@ class FakeClient:
                 schema=ep.wire_schema(),
                 strict=False,
             )
-            yield FakePage(endpoint, number, body, records, len(selected), datetime.now(UTC),
-                           f"c{number}", 200, server_date)
+            yield FakePage(
+                endpoint,
+                number,
+                body,
+                records,
+                len(selected),
+                datetime.now(UTC),
+                f"c{number}",
+                200,
+                server_date,
+            )
             hook = self.world.during.get((endpoint, number))
             if hook:
                 hook(self.world)
@@ -168,9 +188,14 @@ def _ts(col: str) -> pl.Expr:
 
 def _reject_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     schema = {
-        "endpoint": pl.String, "sync_id": pl.String, "page_number": pl.Int32,
-        "record_index": pl.Int32, "record_key": pl.String, "field": pl.String,
-        "reason": pl.String, "raw_record": pl.String,
+        "endpoint": pl.String,
+        "sync_id": pl.String,
+        "page_number": pl.Int32,
+        "record_index": pl.Int32,
+        "record_key": pl.String,
+        "field": pl.String,
+        "reason": pl.String,
+        "raw_record": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
 
@@ -192,18 +217,29 @@ def fake_normalise(endpoint: str, pages: list[Any], *, sync_id: str) -> FakeBatc
     ]
     raw = pl.concat(frames) if frames else pl.DataFrame(schema=ep.wire_schema())
     if "_page" not in raw.columns:
-        raw = raw.with_columns(pl.lit(None, pl.Int32).alias("_page"), pl.lit(None, pl.Int32).alias("_idx"))
+        raw = raw.with_columns(
+            pl.lit(None, pl.Int32).alias("_page"), pl.lit(None, pl.Int32).alias("_idx")
+        )
     fetched = raw.height
     rejects: list[dict[str, Any]] = []
     if endpoint == "inventory":
         qty = pl.col("quantity").cast(pl.Int64, strict=False)
         bad = raw.filter(qty.is_null() | (qty < 0))
         for rec in bad.iter_rows(named=True):
-            rejects.append({"endpoint": endpoint, "sync_id": sync_id, "page_number": rec["_page"],
-                            "record_index": rec["_idx"],
-                            "record_key": f"{rec['partNumber']}|{rec['warehouse']}",
-                            "field": "quantity", "reason": "not a non-negative integer",
-                            "raw_record": json.dumps({k: v for k, v in rec.items() if not k.startswith("_")})})
+            rejects.append(
+                {
+                    "endpoint": endpoint,
+                    "sync_id": sync_id,
+                    "page_number": rec["_page"],
+                    "record_index": rec["_idx"],
+                    "record_key": f"{rec['partNumber']}|{rec['warehouse']}",
+                    "field": "quantity",
+                    "reason": "not a non-negative integer",
+                    "raw_record": json.dumps(
+                        {k: v for k, v in rec.items() if not k.startswith("_")}
+                    ),
+                }
+            )
         good = raw.filter(qty.is_not_null() & (qty >= 0))
         typed = good.select(
             pl.col("partNumber").alias("part_number"),
@@ -215,43 +251,66 @@ def fake_normalise(endpoint: str, pages: list[Any], *, sync_id: str) -> FakeBatc
             pl.col("quantityOnOrder").cast(pl.Int64).alias("quantity_on_order"),
             _ts("lastUpdated").alias("last_updated"),
         )
-        deduped = typed.sort("last_updated").unique(["part_number", "warehouse_id"], keep="last", maintain_order=True)
+        deduped = typed.sort("last_updated").unique(
+            ["part_number", "warehouse_id"], keep="last", maintain_order=True
+        )
         tables = {"inventory": deduped.sort("part_number", "warehouse_id")}
     elif endpoint == "orders":
         good = raw.sort("updatedAt").unique("orderId", keep="last", maintain_order=True)
         deduped = good.height
         header = good.select(
-            pl.col("orderId").alias("order_id"), pl.col("resellerId").alias("reseller_id"),
+            pl.col("orderId").alias("order_id"),
+            pl.col("resellerId").alias("reseller_id"),
             pl.col("resellerName").alias("reseller_name"),
             canonical_status_expr("status", ORDER_STATUSES).cast(pl.Enum(ORDER_STATUSES)),
-            pl.col("status").alias("status_raw"), _ts("orderDate").alias("order_date"),
-            _ts("updatedAt").alias("updated_at"), pl.col("currencyCode").alias("currency_code"),
+            pl.col("status").alias("status_raw"),
+            _ts("orderDate").alias("order_date"),
+            _ts("updatedAt").alias("updated_at"),
+            pl.col("currencyCode").alias("currency_code"),
         )
         lines = good.select("orderId", "lines").explode("lines").drop_nulls("lines").unnest("lines")
         lines = lines.select(
-            pl.col("orderId").alias("order_id"), pl.col("lineNumber").cast(pl.Int32).alias("line_number"),
-            pl.col("partNumber").alias("part_number"), pl.col("quantity").cast(pl.Int64).alias("quantity_ordered"),
+            pl.col("orderId").alias("order_id"),
+            pl.col("lineNumber").cast(pl.Int32).alias("line_number"),
+            pl.col("partNumber").alias("part_number"),
+            pl.col("quantity").cast(pl.Int64).alias("quantity_ordered"),
             pl.col("quantityConfirmed").cast(pl.Int64).alias("quantity_confirmed"),
             pl.col("quantityBackordered").cast(pl.Int64).alias("quantity_backordered"),
-            pl.col("unitPrice").cast(pl.Float64).alias("unit_price"), pl.col("warehouse").alias("warehouse_id"),
+            pl.col("unitPrice").cast(pl.Float64).alias("unit_price"),
+            pl.col("warehouse").alias("warehouse_id"),
         )
         tables = {"orders": header, "order_lines": lines}
         del deduped
     else:
         good = raw.sort("updatedAt").unique("id", keep="last", maintain_order=True)
         header = good.select(
-            pl.col("id").alias("shipment_id"), pl.col("orderId").alias("order_id"),
-            pl.col("carrier"), pl.col("trackingNumber").alias("tracking_number"),
+            pl.col("id").alias("shipment_id"),
+            pl.col("orderId").alias("order_id"),
+            pl.col("carrier"),
+            pl.col("trackingNumber").alias("tracking_number"),
             canonical_status_expr("status", SHIPMENT_STATUSES).cast(pl.Enum(SHIPMENT_STATUSES)),
-            pl.col("status").alias("status_raw"), pl.col("warehouse").alias("warehouse_id"),
-            _ts("shipDate").alias("ship_date"), _ts("estimatedDeliveryDate").alias("estimated_delivery_date"),
-            _ts("deliveredDate").alias("delivered_date"), _ts("updatedAt").alias("updated_at"),
+            pl.col("status").alias("status_raw"),
+            pl.col("warehouse").alias("warehouse_id"),
+            _ts("shipDate").alias("ship_date"),
+            _ts("estimatedDeliveryDate").alias("estimated_delivery_date"),
+            _ts("deliveredDate").alias("delivered_date"),
+            _ts("updatedAt").alias("updated_at"),
         )
-        lines = good.select("id", "orderId", "lines").explode("lines").drop_nulls("lines").unnest("lines")
-        lines = lines.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("id").alias("position"))
+        lines = (
+            good.select("id", "orderId", "lines")
+            .explode("lines")
+            .drop_nulls("lines")
+            .unnest("lines")
+        )
+        lines = lines.with_columns(
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("id").alias("position")
+        )
         lines = lines.select(
-            pl.col("id").alias("shipment_id"), "position", pl.col("orderId").alias("order_id"),
-            pl.col("lineNumber").cast(pl.Int32).alias("line_number"), pl.col("partNumber").alias("part_number"),
+            pl.col("id").alias("shipment_id"),
+            "position",
+            pl.col("orderId").alias("order_id"),
+            pl.col("lineNumber").cast(pl.Int32).alias("line_number"),
+            pl.col("partNumber").alias("part_number"),
             pl.col("quantity").cast(pl.Int64),
         )
         tables = {"shipments": header, "shipment_lines": lines}
