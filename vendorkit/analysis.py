@@ -964,9 +964,9 @@ def reseller_concentration(
     df = per_reseller.collect()
     n = df.height
     k = min(n, math.ceil(top_fraction * n))
-    total = df["units"].sum()
-    top_n_units = df["units"].head(top_n).sum()
-    top_k_units = df["units"].head(k).sum()
+    total = int(df["units"].sum())
+    top_n_units = int(df["units"].head(top_n).sum())
+    top_k_units = int(df["units"].head(k).sum())
     return pl.DataFrame(
         {
             "resellers": [n],

@@ -441,7 +441,7 @@ def days_of_supply_chart(
         .mark_rule(strokeDash=[4, 3], color="#333333")
         .encode(x="threshold_days:Q")
     )
-    return alt.layer(bars, rule, title=title)
+    return alt.LayerChart(layer=[bars, rule], title=title)
 
 
 # --------------------------------------------------------------------------- orders
@@ -487,7 +487,7 @@ def fill_rate_chart(
         as_of,
     )
     y = alt.Y("rate:Q", title="fill rate", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False))
-    tooltip = [*[f"{c}:N" if c != "period" else "period:T" for c in index], "metric:N"]
+    tooltip: list[Any] = [*[f"{c}:N" if c != "period" else "period:T" for c in index], "metric:N"]
     tooltip.append(alt.Tooltip("rate:Q", format=".1%"))
     metric_color = alt.Color("metric:N", title=None, sort=list(_RATES.values()))
     if "period" in index:
@@ -628,7 +628,7 @@ def reseller_pareto_chart(
         .mark_rule(strokeDash=[4, 3], color="#888888")
         .encode(y="share:Q")
     )
-    return alt.layer(line, rule, title=title)
+    return alt.LayerChart(layer=[line, rule], title=title)
 
 
 def backorder_aging_chart(
@@ -761,7 +761,7 @@ def lag_distribution_chart(
     whiskers = base.mark_rule().encode(x=alt.X("p5:Q", title="days"), x2="p95:Q")
     box = base.mark_bar(size=10).encode(x="p25:Q", x2="p75:Q")
     median = base.mark_tick(color="black", thickness=2, size=10).encode(x="p50:Q")
-    return alt.layer(whiskers, box, median, title=title)
+    return alt.LayerChart(layer=[whiskers, box, median], title=title)
 
 
 def on_time_chart(
@@ -849,7 +849,7 @@ def carrier_transit_chart(
             alt.Tooltip("transit_days_p90:Q", format=".2f"),
         ],
     )
-    return alt.layer(span, point, title=title)
+    return alt.LayerChart(layer=[span, point], title=title)
 
 
 def late_shipments_chart(
@@ -926,6 +926,10 @@ def save_chart(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 1.0
     with alt.theme.enable(theme):
         if suffix == "png":
             chart.save(str(target), format="png", scale_factor=scale)
+        elif suffix == "svg":
+            chart.save(str(target), format="svg")
+        elif suffix == "html":
+            chart.save(str(target), format="html")
         else:
-            chart.save(str(target), format=suffix)
+            chart.save(str(target), format="json")
     return target
