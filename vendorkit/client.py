@@ -34,7 +34,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -181,7 +181,7 @@ class ProgressEvent:
     source: str = "api"
 
 
-@dataclass(slots=True)
+@dataclass
 class FetchStats:
     """Counters for one endpoint's fetch; updated live while pages arrive.
 
@@ -216,7 +216,19 @@ class FetchStats:
     waited_s: float = 0.0
     elapsed_s: float = 0.0
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # not a dataclass field, so dataclasses.asdict()/replace() work on stats
+        self._lock = threading.Lock()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counters as a plain dict (for sync reports and JSON).
+
+        Example:
+            >>> FetchStats(endpoint="orders", source="sandbox").to_dict()["pages"]
+            0
+        """
+        return {**asdict(self), "rows_per_s": self.rows_per_s}
 
     @property
     def rows_per_s(self) -> float:
@@ -372,7 +384,8 @@ class VendorClient:
             limits=limits,
             verify=True,
             follow_redirects=False,
-            trust_env=False,
+            # proxies / CA bundles from the environment for the real API; never for loopback
+            trust_env=not is_loopback(urlsplit(base_url).hostname),
         )
         self._tokens = TokenProvider(
             self._http,
@@ -392,6 +405,8 @@ class VendorClient:
         self._pacers: dict[str, Pacer] = {}
         self._pacers_lock = threading.Lock()
         self._closed = False
+        self._requests_made = 0
+        self._count_lock = threading.Lock()
         #: the in-process Sandbox object when open_client() started one (ground truth)
         self.sandbox: Any = None
         if self.source == "sandbox":
@@ -406,6 +421,11 @@ class VendorClient:
             f"VendorClient(source={self.source!r}, base_url={self.base_url!r}, "
             f"partner_id={self.settings.partner_id!r}, workers={self.settings.workers})"
         )
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent to the data endpoints so far (retries and 204s included)."""
+        return self._requests_made
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -687,6 +707,8 @@ class VendorClient:
             headers["IM-CorrelationID"] = correlation_id
             started = time.perf_counter()
             stats._add(requests=1)
+            with self._count_lock:
+                self._requests_made += 1
             try:
                 response = self._http.get(url, params=params, headers=headers)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:

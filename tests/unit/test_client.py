@@ -382,6 +382,7 @@ def test_fetch_stats_are_filled() -> None:
         pages = list(client.iter_pages("inventory", stats=stats))
     assert (stats.pages, stats.records, stats.records_found, stats.pages_total) == (3, 250, 250, 3)
     assert stats.requests == 3 and stats.retries == 0
+    assert client.requests_made == len(api.api_requests()) == 3
     assert stats.bytes == sum(len(p.body) for p in pages)
     assert stats.elapsed_s > 0
 
