@@ -13,6 +13,7 @@ Kept bounded: a handful of examples per operation, no shrinking, no example data
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -139,18 +141,27 @@ def _envelope_as_ingram_sends_it(case: Any, response: Any) -> None:
     assert body[key], f"{case.path}: a 200 page is never empty (empty is 204)"
 
 
+def _header(headers: Any, name: str) -> str | None:
+    """One header value from httpx headers or schemathesis' ``{lowercase: [values]}``."""
+    if isinstance(headers, dict):
+        values = headers.get(name.lower())
+        return values[0] if values else None
+    return headers.get(name)  # type: ignore[no-any-return]
+
+
 def _correlation_id_echoed(case: Any, response: Any) -> None:
     if case.method != "GET":
         return
-    sent = response.request.headers.get("IM-CorrelationID")
+    sent = _header(response.request.headers, "IM-CorrelationID")
     if sent and (response.status_code in (200, 204, 429) or response.status_code >= 500):
-        assert response.headers.get("IM-CorrelationID") == sent
+        assert _header(response.headers, "IM-CorrelationID") == sent
 
 
 def _rate_limit_headers_sent(case: Any, response: Any) -> None:
     if case.method == "GET" and response.status_code in (200, 204):
         for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
-            assert response.headers.get(name, "").isdigit(), f"{name} missing or not an integer"
+            value = _header(response.headers, name) or ""
+            assert value.isdigit(), f"{name} missing or not an integer: {value!r}"
 
 
 def _no_content_is_empty(case: Any, response: Any) -> None:
@@ -182,6 +193,11 @@ def test_list_endpoints_conform(case: Any, server: Server) -> None:
 @NEGATIVE.include(method="GET").parametrize()
 @BOUNDED
 def test_list_endpoints_reject_invalid_input(case: Any, server: Server) -> None:
+    if case.method.upper() != case.operation.method.upper():
+        # a method the operation does not have (TRACE, QUERY, ...): refused, not served
+        response = case.call(base_url=server.base_url, headers=server.auth)
+        assert response.status_code in (405, 501), f"{case.method} answered {response.status_code}"
+        return
     case.call_and_validate(
         base_url=server.base_url,
         headers=server.auth,
@@ -310,3 +326,28 @@ def test_fault_answers_conform(faulty: Server, path: str) -> None:
             response, checks=checks
         )
     assert seen - {200}, f"{path}: no fault in 12 requests at a 30% + 30% fault rate"
+
+
+def test_the_checks_catch_a_nonconforming_answer() -> None:
+    """The same checks fail on answers that break the contract (so the runs above can fail)."""
+    request = httpx.Request("GET", "http://127.0.0.1:1/vendors/v1/inventory")
+    case = _case("/inventory", headers=dict(HEADERS))
+    bad_answers = [
+        httpx.Response(200, json={"inventory": [{"quantity": "twelve"}]}, request=request),
+        httpx.Response(200, json={"recordsFound": "many", "inventory": []}, request=request),
+        httpx.Response(401, json={"error": "no fault key"}, request=request),
+        httpx.Response(418, json={"errors": [{"message": "teapot"}]}, request=request),
+        httpx.Response(200, text="<html>ok</html>", request=request),
+    ]
+    for answer in bad_answers:
+        answer.elapsed = timedelta(milliseconds=1)  # as if read from the network
+        with pytest.raises((AssertionError, FailureGroup)):
+            _validate(case, answer)
+    good = httpx.Response(
+        200,
+        json={"recordsFound": "1", "inventory": [{"partNumber": "A", "quantity": "12"}]},
+        headers={"IM-CorrelationID": "c0ffee"},
+        request=request,
+    )
+    good.elapsed = timedelta(milliseconds=1)
+    _validate(case, good)
