@@ -215,6 +215,37 @@ def _prep(
     return lf.with_columns(fixes) if fixes else lf
 
 
+def _height(frame: Frame) -> int:
+    if isinstance(frame, pl.DataFrame):
+        return frame.height
+    return int(frame.select(pl.len()).collect().item())
+
+
+def _check_shipment_lines(
+    shipment_lines: Frame, shipments: Frame | None, orders: pl.LazyFrame
+) -> None:
+    """Empty shipment lines beside shipments (or shipped orders) mean seed-only data.
+
+    Seed-only shipments carry no ``lines``, so nothing can be matched to order lines: a
+    fill rate of 0 would be a wrong answer, not a measurement.
+    """
+    if _height(shipment_lines) > 0:
+        return
+    shipped_orders = _height(
+        orders.filter(_status().is_in(["SHIPPED", "PARTIALLY_SHIPPED", "DELIVERED"]))
+    )
+    n_shipments = 0 if shipments is None else _height(shipments)
+    if shipped_orders or n_shipments:
+        raise MissingFieldError(
+            f"shipment_lines is empty but there are {n_shipments} shipments and "
+            f"{shipped_orders} shipped or delivered orders (API field shipments[].lines); "
+            "seed-only shipments do not carry lines, so shipped quantities are unknown: sync "
+            "from an API that sends shipment lines",
+            endpoint="shipments",
+            column="shipment_lines",
+        )
+
+
 def _latest_snapshot(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Inventory history -> its latest snapshot; plain inventory passes through."""
     if "snapshot_at" in lf.collect_schema():
@@ -616,6 +647,7 @@ def _shipped_per_line(
     slines = _prep(
         shipment_lines, "shipment_lines", ("shipment_id", "order_id", "part_number", "quantity")
     )
+    _check_shipment_lines(shipment_lines, shipments, ords)
     line_schema = lines.collect_schema()
     if "line_number" not in line_schema:
         lines = lines.with_columns(
@@ -1240,6 +1272,7 @@ def order_lead_times(
     slines = _prep(
         shipment_lines, "shipment_lines", ("shipment_id", "order_id", "part_number", "quantity")
     )
+    _check_shipment_lines(shipment_lines, shipments, ords)
     if not include_cancelled:
         ords = ords.filter(_status() != "CANCELLED")
     dated = ships.filter((_status() != "CANCELLED") & pl.col("ship_date").is_not_null()).select(

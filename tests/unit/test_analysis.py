@@ -309,12 +309,28 @@ def test_order_fill_rates_shipments_status_filter(book: dict[str, pl.DataFrame])
 
 def test_order_fill_rates_no_shipments_and_zero_ordered(book: dict[str, pl.DataFrame]) -> None:
     none = f.empty(f.SHIPMENT_LINES_SCHEMA)
-    out = analysis.order_fill_rates(book["orders"], book["lines"], none)
-    assert _rates(out) == (0.0, 0.0, 0.0)
+    fresh = f.orders(("n1", "r1", "OPEN", day(1)), ("n2", "r1", "PROCESSING", day(2)))
+    lines = f.order_lines(("n1", 1, "A", 3), ("n2", 1, "B", 2), ("n2", 2, "C", 5))
+    out = analysis.order_fill_rates(fresh, lines, none, shipments=f.empty(f.SHIPMENTS_SCHEMA))
+    assert (out["orders"][0], out["units_ordered"][0]) == (2, 10)
+    assert _rates(out) == (0.0, 0.0, 0.0)  # nothing shipped yet: a real 0
     zero = f.order_lines(("o1", 1, "A", 0))
     out = analysis.order_fill_rates(book["orders"], zero, book["slines"])
     assert out.row(0, named=True)["orders"] == 0
     assert _rates(out) == (None, None, None)  # nothing ordered: no rate, not NaN
+
+
+def test_order_fill_rates_seed_only_shipments_without_lines_raise(
+    book: dict[str, pl.DataFrame],
+) -> None:
+    none = f.empty(f.SHIPMENT_LINES_SCHEMA)
+    with pytest.raises(MissingFieldError, match=r"shipments\[\]\.lines.*seed-only"):
+        analysis.order_fill_rates(book["orders"], book["lines"], none, shipments=book["ships"])
+    # without the shipments frame, orders that say SHIPPED give the same signal
+    with pytest.raises(MissingFieldError, match="2 shipped or delivered orders"):
+        analysis.order_fill_rates(book["orders"], book["lines"], none)
+    with pytest.raises(MissingFieldError, match=r"shipments\[\]\.lines"):
+        analysis.backorder_aging(book["orders"], book["lines"], none, shipments=book["ships"])
 
 
 def test_order_fill_rates_seed_only_lines_match_by_part() -> None:
