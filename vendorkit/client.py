@@ -633,9 +633,9 @@ class VendorClient:
                     break
             while pending:
                 fetched = pending.popleft().result()
-                number = next(todo, None)
-                if number is not None:
-                    pending.append(pool.submit(self._get_page, ep, number, size, since, stats))
+                following = next(todo, None)
+                if following is not None:
+                    pending.append(pool.submit(self._get_page, ep, following, size, since, stats))
                 if fetched.parsed is None:
                     # 204 before recordsFound was reached: the data shrank while fetching
                     logger.warning(
@@ -696,7 +696,11 @@ class VendorClient:
                 if waited >= _REPORT_WAIT_S:
                     self._emit_wait(ep, stats, waited, "rate limit pacing")
             correlation_id = new_correlation_id()
-            where = {"endpoint": ep.name, "page": number, "correlation_id": correlation_id}
+            where: dict[str, Any] = {
+                "endpoint": ep.name,
+                "page": number,
+                "correlation_id": correlation_id,
+            }
             try:
                 token = self._tokens.token()
             except AuthError as exc:
