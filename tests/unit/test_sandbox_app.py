@@ -335,3 +335,10 @@ def test_stats_count_requests_pages_and_codes(sb: Sandbox) -> None:
     assert st["status_codes"] == {200: 1, 204: 1, 400: 1}
     assert st["pages_served"] == 1 and st["records_served"] == 100
     assert sb.stats["token"]["requests"] == 1
+
+
+def test_unencoded_plus_offset_in_updated_since_is_understood(api: Api) -> None:
+    encoded = api.get("orders", updatedSince="2026-10-20T00:00:00+00:00").json()["recordsFound"]
+    raw = api.http.get("/vendors/v1/orders?updatedSince=2026-10-20T00:00:00+00:00",
+                       headers={**HEADERS, "Authorization": f"Bearer {api.token}"})
+    assert raw.status_code == 200 and raw.json()["recordsFound"] == encoded

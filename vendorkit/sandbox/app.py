@@ -79,6 +79,9 @@ def _fault_body(faultstring: str, errorcode: str) -> bytes:
 
 def _parse_since(text: str) -> datetime:
     value = text.strip()
+    if " " in value and "T" in value:  # an unencoded "+hh:mm" offset arrives as " hh:mm"
+        head, _, tail = value.rpartition(" ")
+        value = f"{head}+{tail}"
     if value.endswith(("z", "Z")):
         value = value[:-1] + "+00:00"
     parsed = datetime.fromisoformat(value)
