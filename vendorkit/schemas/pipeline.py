@@ -384,33 +384,48 @@ def _raw_frame(
 # --------------------------------------------------------------------------- the pipeline
 
 
-def _fast(field: _Field, statuses: tuple[str, ...]) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr]:
-    """Fast path for one wire field: typed column(s), ``ok`` flag and coerced flag.
+def _fast(
+    field: _Field, statuses: tuple[str, ...], raw_copy: str
+) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr]:
+    """Fast path for one wire field: typed column(s), then ``ok`` and coerced flags.
 
-    ``ok`` is true when the value needs no repair and raises no reject (clean values, or an
-    absent optional field); for those rows the value and coerced flag equal :func:`_coerce`'s.
-    Rows where any field is not ``ok`` go through :func:`_coerce` instead.
+    The typed columns are computed once (first ``select``); the flags are expressions over
+    those columns and over ``raw_copy`` (the wire value kept under a private name), evaluated
+    in a second step so an expensive parse is never repeated. ``ok`` is true when the value
+    needs no repair and raises no reject (clean values, or an absent optional field); for
+    those rows the value and coerced flag equal :func:`_coerce`'s. Rows where any field is
+    not ``ok`` go through :func:`_coerce` instead.
     """
-    raw = pl.col(field.source)
+    src = pl.col(field.source)
+    raw = pl.col(raw_copy)
+    typed = pl.col(field.column)
     absent_ok = pl.lit(not field.required) & raw.is_null()
+    no = pl.lit(False)
     if field.kind in ("id", "text"):
-        ok = absent_ok | ((raw != "") & (raw.str.strip_chars() == raw))
-        return {field.column: raw}, ok, pl.lit(False)
+        clean = (raw != "") & (raw.str.strip_chars() == raw)
+        return {field.column: src}, absent_ok | clean, no
     if field.kind in ("int", "line_number"):
-        value = raw.cast(pl.Int64, strict=False)
+        value = src.cast(pl.Int64, strict=False)
         if field.kind == "line_number":
             value = value.cast(pl.Int32, strict=False)
-        return {field.column: value}, absent_ok | value.is_not_null(), pl.lit(False)
+        return {field.column: value}, absent_ok | typed.is_not_null(), no
     if field.kind == "float":
-        value = raw.cast(pl.Float64, strict=False)
-        return {field.column: value}, absent_ok | value.is_finite(), pl.lit(False)
+        return {field.column: src.cast(pl.Float64, strict=False)}, absent_ok | typed.is_finite(), no
     if field.kind == "ts":
-        value = raw.str.to_datetime(_TS_FORMATS_AWARE, strict=False, time_unit="us")
+        value = src.str.to_datetime(_TS_FORMATS_AWARE, strict=False, time_unit="us", cache=False)
         value = value.dt.convert_time_zone("UTC").cast(_UTC)
-        coerced = value.is_not_null() & ~raw.str.contains(_UTC_SUFFIX)
-        return {field.column: value}, absent_ok | value.is_not_null(), coerced
-    values, reason, coerced = _coerce(field, statuses)
-    return values, reason.is_null(), coerced
+        coerced = typed.is_not_null() & ~raw.str.contains(_UTC_SUFFIX)
+        return {field.column: value}, absent_ok | typed.is_not_null(), coerced
+    if field.kind == "status":
+        values, _, _ = _coerce(field, statuses)
+        status = pl.col("status")
+        coerced = (
+            status.is_not_null()
+            & (status != "UNKNOWN")
+            & (pl.col("status_raw") != status.cast(pl.String))
+        )
+        return values, absent_ok | status.is_not_null(), coerced
+    raise AssertionError(f"unknown field kind {field.kind!r}")  # pragma: no cover
 
 
 def _typed(
@@ -426,15 +441,22 @@ def _typed(
     are re-read with the full coercion rules (:func:`_coerce`), then put back in order.
     """
     exprs: list[pl.Expr] = [pl.col(c) for c in keep]
-    oks, flags = [], []
-    for field in fields:
-        values, ok, coerced = _fast(field, statuses)
+    oks, flags, copies = [], [], []
+    for i, field in enumerate(fields):
+        values, ok, coerced = _fast(field, statuses, f"_raw{i}")
         exprs += [expr.alias(name) for name, expr in values.items()]
+        exprs.append(pl.col(field.source).alias(f"_raw{i}"))
+        copies.append(f"_raw{i}")
         oks.append(ok)
         flags.append(coerced)
-    exprs.append(pl.any_horizontal(flags).fill_null(False).alias("_coerced"))
-    exprs.append(pl.all_horizontal(oks).fill_null(False).alias("_ok"))
-    fast = frame.select(exprs)
+    fast = (
+        frame.select(exprs)
+        .with_columns(
+            pl.any_horizontal(flags).fill_null(False).alias("_coerced"),
+            pl.all_horizontal(oks).fill_null(False).alias("_ok"),
+        )
+        .drop(copies)
+    )
     no_reasons = pl.DataFrame(
         schema={"_rid": pl.get_index_type(), "field": pl.String, "reason": pl.String}
     )
