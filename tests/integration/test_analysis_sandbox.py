@@ -464,3 +464,49 @@ def test_order_lead_times_agree(world: dict[str, Any]) -> None:
     for k, v in expected.items():
         assert got[k] == pytest.approx(v), k
     assert sum(v[1] is not None for v in expected.values()) > 100
+
+
+# --------------------------------------------------------------------------- over real HTTP
+
+
+def test_helpers_on_frames_synced_over_http_match_ground_truth(tmp_path: Any) -> None:
+    """Sync the sandbox over localhost into a fresh store, load, and get the same answers."""
+    from vendorkit import loaders
+    from vendorkit.config import Settings
+    from vendorkit.sync import sync
+
+    sandbox = Sandbox(SandboxConfig(seed=42, scale=0.2))
+    with sandbox.serve(host="127.0.0.1", port=0) as server:
+        settings = Settings(
+            _env_file=None,
+            base_url=server.base_url,
+            token_url=server.token_url,
+            client_id="id",
+            client_secret="secret",
+            partner_id="US123456",
+            workers=2,
+            db=str(tmp_path / "vendorkit.duckdb"),
+        )
+        sync(settings=settings)
+    names = ("inventory", "orders", "order_lines", "shipments", "shipment_lines")
+    loaded = {t: getattr(loaders, f"load_{t}")(settings=settings) for t in names}
+    truth = {t: sandbox.ground_truth(t) for t in names}
+    assert loaded["orders"].height == truth["orders"].height > 0
+
+    def answers(d: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+        o, ol, s, sl = d["orders"], d["order_lines"], d["shipments"], d["shipment_lines"]
+        return {
+            "stock": analysis.stock_by_warehouse(d["inventory"]),
+            "supply": analysis.days_of_supply(d["inventory"], ol, o),
+            "fill": analysis.order_fill_rates(o, ol, sl, by="reseller", shipments=s),
+            "aging": analysis.backorder_aging(o, ol, sl, shipments=s),
+            "lag": analysis.shipment_lag(o, s, by="carrier", promise_days=4),
+            "carriers": analysis.carrier_performance(o, s),
+            "late": analysis.late_shipments(o, s),
+            "resellers": analysis.reseller_concentration(o, ol),
+        }
+
+    mine, expected = answers(loaded), answers(truth)
+    for name, frame in expected.items():
+        assert frame.height > 0, name
+        assert mine[name].equals(frame), name
