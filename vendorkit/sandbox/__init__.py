@@ -175,10 +175,14 @@ class Sandbox:
                *, advance: timedelta = timedelta(minutes=1)) -> dict[str, int]:
         """Change records now: advance the virtual clock, then change ``fraction`` of records.
 
-        Inventory quantities move (sales and receipts); orders and shipments advance one
-        status step (OPEN -> PROCESSING -> SHIPPED -> DELIVERED -> CLOSED; a shipment gets a
-        ship or delivered date). Changed records get ``lastUpdated``/``updatedAt`` = the new
-        virtual time. Returns how many records changed per endpoint.
+        Inventory quantities move (sales and receipts). Shipments advance one step
+        (PROCESSING -> SHIPPED -> IN_TRANSIT -> DELIVERED, with a ship or delivered date).
+        Orders take the steps that need no shipment (OPEN or ON_HOLD -> PROCESSING,
+        DELIVERED -> CLOSED), and an order whose shipments changed gets the status they imply
+        (e.g. DELIVERED once all are delivered), so orders and shipments stay consistent.
+        Changed records get ``lastUpdated``/``updatedAt`` = the new virtual time. Returns how
+        many records changed per endpoint (``orders`` includes the follow-on changes, also
+        when only ``shipments`` was asked for).
 
         Example:
             >>> sb = Sandbox(SandboxConfig(scale=0.2))
