@@ -13,6 +13,7 @@ from vendorkit.analysis import (
     shipment_lag_detail,
     stock_by_warehouse,
 )
+from vendorkit.client import VendorClient, open_client
 from vendorkit.config import Settings
 from vendorkit.errors import (
     ApiError,
@@ -58,6 +59,7 @@ __all__ = [
     "SyncReport",
     "TransportError",
     "ValidationError",
+    "VendorClient",
     "VendorkitError",
     "__version__",
     "backorder_aging",
@@ -76,6 +78,7 @@ __all__ = [
     "load_shipment_status_history",
     "load_shipments",
     "load_sync_log",
+    "open_client",
     "order_fill_rates",
     "order_lead_times",
     "replay",
