@@ -1,0 +1,110 @@
+"""Readers in other processes while syncs write; two syncs at once.
+
+A reader process loads frames in a loop while this process syncs several times: it must
+never see a raw DuckDB error nor a half-written snapshot; syncs must not fail either.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from vendorkit.client import VendorClient
+from vendorkit.config import Settings
+from vendorkit.errors import StoreLockedError
+from vendorkit.sandbox import Sandbox, SandboxConfig
+from vendorkit.store import Store
+from vendorkit.sync import run_sync
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from vendorkit.store import Store
+    from vendorkit.errors import VendorkitError
+    store = Store(sys.argv[1], read_retry_s=30)
+    heights, errors, reads = set(), [], 0
+    print("ready", flush=True)
+    deadline = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < deadline:
+        try:
+            inv = store.read_table("inventory")
+            hist = store.read_table("inventory_history")
+            heights.add(inv.height)
+            # every snapshot in the history is complete
+            per = hist.group_by("sync_id").len()["len"].unique().to_list()
+            heights.update(per)
+            reads += 1
+        except VendorkitError as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # the point of the test: report anything raw
+            errors.append(f"RAW {type(exc).__module__}.{type(exc).__name__}: {exc}")
+    print(json.dumps({"heights": sorted(heights), "errors": errors, "reads": reads}))
+    """
+)
+
+
+def test_reader_process_during_syncs_sees_only_complete_snapshots(tmp_path: Path) -> None:
+    path = tmp_path / "vk.duckdb"
+    sandbox = Sandbox(SandboxConfig(scale=0.2))
+    rows = sandbox.ground_truth("inventory").height
+    store = Store(path)
+    with VendorClient(Settings(db=str(path)), transport=sandbox.transport()) as client:
+        run_sync(store, client, ["inventory"])
+        reader = subprocess.Popen(
+            [sys.executable, "-c", READER, str(path), "4"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
+            reports = []
+            for _ in range(4):
+                sandbox.mutate(0.05, ["inventory"])
+                reports.append(run_sync(store, client, ["inventory"]))
+            out, err = reader.communicate(timeout=120)
+            assert reader.returncode == 0, err
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+    assert all(r.ok for r in reports), [r.failed for r in reports]
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["errors"] == [], result["errors"]
+    assert result["reads"] > 0
+    assert result["heights"] == [rows]
+    assert store.read_table("inventory_history")["sync_id"].n_unique() == 5
+
+
+def test_a_second_sync_waits_then_refuses_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "vk.duckdb"
+    first = Store(path)
+    second = Store(path, lock_timeout_s=0.3)
+    sandbox = Sandbox(SandboxConfig(scale=0.05))
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with first.sync_lock():
+            entered.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert entered.wait(10)
+        with (
+            VendorClient(Settings(db=str(path)), transport=sandbox.transport()) as client,
+            pytest.raises(StoreLockedError, match="another vendorkit sync") as info,
+        ):
+            run_sync(second, client, ["orders"])
+        assert "PID" in str(info.value)
+    finally:
+        release.set()
+        holder.join()
+    with VendorClient(Settings(db=str(path)), transport=sandbox.transport()) as client:
+        assert run_sync(second, client, ["orders"]).ok  # free again
