@@ -18,6 +18,7 @@ Usage::
     .venv/bin/python -m benchmarks.analysis_bench            # full size
     .venv/bin/python -m benchmarks.analysis_bench --quick    # 1/10 size, for a smoke run
     .venv/bin/python -m benchmarks.analysis_bench --only order_fill_rates --repeat 5
+    .venv/bin/python -m benchmarks.analysis_bench --source sandbox   # the sandbox's bench world
 
 ``run_all(...)`` returns the results as a list of dicts for the benchmark suite.
 """
@@ -270,6 +271,35 @@ def make_orders(n_orders: int = 200_000, parts: int = 50_000, seed: int = 11) ->
     }
 
 
+def make_sandbox_data(snapshots: int = 10, seed: int = 7) -> dict[str, pl.DataFrame]:
+    """The sandbox's benchmark-scale world (preset ``bench``: 200,000 orders, 1,000,000
+    inventory rows) as typed tables, plus a ``snapshots``-deep inventory history made from
+    its inventory (quantities re-drawn around the real ones for each earlier snapshot)."""
+    from vendorkit.sandbox import Sandbox, SandboxConfig
+
+    sandbox = Sandbox(SandboxConfig.preset("bench"))
+    names = ("inventory", "orders", "order_lines", "shipments", "shipment_lines")
+    data = {name: sandbox.ground_truth(name) for name in names}
+    inventory = data.pop("inventory")
+    rng = np.random.default_rng(seed)
+    now = sandbox.now
+    frames = []
+    for s in range(snapshots):
+        age = snapshots - 1 - s  # the last snapshot is the sandbox's inventory as served
+        qty = inventory["quantity_on_hand"].to_numpy()
+        if age:
+            qty = np.maximum(qty + rng.integers(-3, 4, len(qty)), 0)
+        frames.append(
+            inventory.with_columns(pl.Series("quantity_on_hand", qty, dtype=pl.Int64)).select(
+                pl.lit(f"sync-{s:02d}").alias("sync_id"),
+                pl.lit(now - timedelta(days=age), dtype=TS).alias("snapshot_at"),
+                pl.all(),
+            )
+        )
+    data["history"] = pl.concat(frames, rechunk=True)
+    return data
+
+
 # --------------------------------------------------------------------------- SQL twins
 
 _LATEST = "(SELECT max(snapshot_at) FROM history)"
@@ -313,12 +343,12 @@ SQL: dict[str, str] = {
         j AS (
             SELECT part_number, warehouse_id, coalesce(quantity_on_hand, 0) AS quantity_on_hand,
                    coalesce(units_ordered, 0) AS units_ordered,
-                   coalesce(units_ordered, 0) / 28.0 AS avg_daily_demand
+                   coalesce(units_ordered, 0) / 28.0::DOUBLE AS avg_daily_demand,
+                   CASE WHEN units_ordered > 0
+                        THEN coalesce(quantity_on_hand, 0) * 28.0::DOUBLE / units_ordered
+                   END AS days_of_supply
             FROM inv FULL JOIN dem USING (part_number, warehouse_id))
-        SELECT *, CASE WHEN avg_daily_demand > 0 THEN quantity_on_hand / avg_daily_demand END
-                    AS days_of_supply,
-               coalesce(quantity_on_hand / nullif(avg_daily_demand, 0) < 14, false)
-                    AS below_threshold
+        SELECT *, coalesce(days_of_supply < 14, false) AS below_threshold
         FROM j ORDER BY days_of_supply NULLS LAST, part_number, warehouse_id""",
 }
 
@@ -608,13 +638,25 @@ def load_duckdb(data: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
 
 
 def run_all(
-    *, quick: bool = False, repeat: int = 3, only: list[str] | None = None, verbose: bool = True
+    *,
+    quick: bool = False,
+    repeat: int = 3,
+    only: list[str] | None = None,
+    verbose: bool = True,
+    source: str = "synthetic",
 ) -> list[dict[str, Any]]:
-    """Generate data, check every pair agrees, time both sides; return one dict per pair."""
+    """Generate data, check every pair agrees, time both sides; return one dict per pair.
+
+    ``source="sandbox"`` uses the sandbox's ``bench`` world instead of synthetic data
+    (``quick`` does not apply to it).
+    """
     scale = 10 if quick else 1
     t = time.perf_counter()
-    data = {"history": make_history(parts=50_000 // scale)}
-    data |= make_orders(n_orders=200_000 // scale)
+    if source == "sandbox":
+        data = make_sandbox_data()
+    else:
+        data = {"history": make_history(parts=50_000 // scale)}
+        data |= make_orders(n_orders=200_000 // scale)
     if verbose:
         sizes = ", ".join(f"{k} {v.height:,}" for k, v in data.items())
         print(f"data generated in {time.perf_counter() - t:.1f}s: {sizes}")
@@ -630,6 +672,7 @@ def run_all(
         t_sql = _time(lambda p=pair: con.sql(p.sql).pl(), repeat)
         row = {
             "helper": pair.name,
+            "source": source,
             "rows_out": ours.height,
             "vendorkit_best_s": min(t_ours),
             "vendorkit_median_s": statistics.median(t_ours),
@@ -653,8 +696,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="1/10 of the data")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", action="append", help="helper name (repeatable)")
+    parser.add_argument(
+        "--source",
+        choices=["synthetic", "sandbox"],
+        default="synthetic",
+        help="synthetic numpy data, or the sandbox's bench world (200k orders)",
+    )
     args = parser.parse_args(argv)
-    run_all(quick=args.quick, repeat=args.repeat, only=args.only)
+    run_all(quick=args.quick, repeat=args.repeat, only=args.only, source=args.source)
 
 
 if __name__ == "__main__":

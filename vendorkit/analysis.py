@@ -601,8 +601,14 @@ def days_of_supply(
         )
         .with_columns(avg.alias("avg_daily_demand"))
         .with_columns(
-            pl.when(pl.col("avg_daily_demand") > 0)
-            .then(pl.col("quantity_on_hand") / pl.col("avg_daily_demand"))
+            # on_hand * window / units: the same number as on_hand / (units / window), without
+            # the rounding of the average (9 units over 18 ordered in 28 days is exactly 14)
+            pl.when(pl.col("units_ordered") > 0)
+            .then(
+                pl.col("quantity_on_hand").cast(pl.Float64)
+                * float(window_days)
+                / pl.col("units_ordered").cast(pl.Float64)
+            )
             .otherwise(None)
             .alias("days_of_supply")
         )
