@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "PYCACHE_DIR",
     "ChildRun",
     "Series",
+    "child_env",
     "machine_info",
     "median",
     "package_versions",
@@ -130,32 +132,57 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+#: Where children keep their bytecode cache (stable, so repeated runs reuse it).
+PYCACHE_DIR = Path(tempfile.gettempdir()) / "vendorkit-bench-pycache"
+
+
+def child_env() -> dict[str, str]:
+    """The environment of every benchmark child: bytecode caching on, in a private prefix.
+
+    Some environments (this project's machines among them) set ``PYTHONDONTWRITEBYTECODE``,
+    which makes every fresh process compile each imported module from source: seconds per
+    child for pandera, pydantic or dlt, charged to whichever contender imports lazily. A
+    user's installed environment has its ``.pyc`` files, so children get a cache under
+    :data:`PYCACHE_DIR` (warmed by the orchestrator before anything is timed).
+
+    Example:
+        >>> "PYTHONDONTWRITEBYTECODE" in child_env()
+        False
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE_DIR)
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
 def run_child(
     args: Sequence[str],
     *,
     env: dict[str, str] | None = None,
     timeout_s: float = 1800.0,
     cwd: str | os.PathLike[str] | None = None,
+    launcher: Sequence[str] = (),
 ) -> ChildRun:
     """Run ``python <args>`` in a fresh process; return its timing, peak RSS and JSON result.
 
     The child's last stdout line, if it is a JSON object, becomes ``result``; a
     ``"seconds"`` key in it becomes :attr:`ChildRun.seconds`. stderr goes to a temporary
-    file and is quoted in the error if the child fails.
+    file and is quoted in the error if the child fails. ``launcher`` replaces the bare
+    interpreter (e.g. ``py-spy record ... -- python``); it must end with the interpreter.
 
     Example:
         >>> run = run_child(["-c", "print('{\\"seconds\\": 0.5}')"])
         >>> run.seconds, run.max_rss_mb > 1
         (0.5, True)
     """
-    full_env = dict(os.environ)
-    full_env.setdefault("PYTHONHASHSEED", "0")
+    full_env = child_env()
     if env:
         full_env.update(env)
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, *args],
+            [*(launcher or [sys.executable]), *args],
             stdout=subprocess.PIPE,
             stderr=err,
             stdin=subprocess.DEVNULL,

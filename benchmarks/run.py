@@ -21,7 +21,6 @@ the run goes on. Results also land as JSON in ``benchmarks/results/`` (git-ignor
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import shutil
@@ -99,7 +98,7 @@ class Plan:
             scale=10.0,
             runs=runs,
             peer_runs=1,
-            dlt_fractions=(0.1, 0.2),
+            dlt_fractions=(0.1,),
             rate_limit=120,
             rate_window_s=5.0,
             rate_scale=0.8,
@@ -140,6 +139,7 @@ class Bench:
         incremental: bool = False,
         keep_db: bool = False,
         wrap: Sequence[str] = (),
+        launcher: Sequence[str] = (),
     ) -> ChildRun:
         """One fresh child process running contender ``name``."""
         path = db or self._db(name)
@@ -150,7 +150,7 @@ class Bench:
         if incremental:
             args.append("--incremental")
         try:
-            return run_child(args, cwd=REPO)
+            return run_child(args, cwd=REPO, launcher=launcher)
         finally:
             if not keep_db:
                 self._cleanup_db(path)
@@ -369,20 +369,79 @@ class Bench:
 
     # -- item 6: analysis ------------------------------------------------------------------
     def analysis(self) -> None:
-        """Delegates to ``benchmarks/analysis_bench.py`` (owned by the analysis engineer)."""
-        try:
-            module = importlib.import_module("benchmarks.analysis_bench")
-        except ModuleNotFoundError as exc:
-            if exc.name != "benchmarks.analysis_bench":
-                raise
+        """Item 6 via ``benchmarks/analysis_bench.py`` (the analysis engineer's), in a child.
+
+        ``run_all()`` there generates a 10,000,000-row inventory history and 200,000 orders,
+        checks that every helper agrees with its hand-written DuckDB SQL twin (it raises
+        otherwise) and times both sides.
+        """
+        if not (REPO / "benchmarks" / "analysis_bench.py").exists():
             self.results["analysis"] = {"missing": "benchmarks/analysis_bench.py has not landed"}
             return
-        fn = getattr(module, "run", None) or getattr(module, "main", None)
-        if fn is None:
-            raise RuntimeError("benchmarks/analysis_bench.py exposes neither run() nor main()")
+        quick = self.plan.mode != "full"
+        code = (
+            "import json, sys\n"
+            "from benchmarks.analysis_bench import run_all\n"
+            f"rows = run_all(quick={quick}, repeat={1 if quick else 3}, verbose=False)\n"
+            "print(json.dumps({'rows': rows}))\n"
+        )
+        run = run_child(["-c", code], cwd=REPO, timeout_s=1200)
+        rows = []
+        for r in run.result.get("rows", []):
+            median_ratio = r["vendorkit_median_s"] / r["duckdb_median_s"]
+            rows.append(
+                {
+                    "helper": r["helper"],
+                    "input": r.get("source", ""),
+                    "rows_out": r.get("rows_out"),
+                    "seconds": r["vendorkit_median_s"],
+                    "sql_seconds": r["duckdb_median_s"],
+                    "ratio": median_ratio,
+                    "ratio_best": r.get("ratio_best"),
+                    "agree": True,  # run_all raises before timing a pair that disagrees
+                }
+            )
         self.results["analysis"] = {
-            "rows": fn(history_rows=self.plan.analysis_history_rows, scale=self.plan.scale)
+            "rows": rows,
+            "seconds": run.wall_s,
+            "peak_rss_mb": run.max_rss_mb,
+            "history_rows": 1_000_000 if quick else 10_000_000,
         }
+
+    # -- warm-up ---------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Import everything once in a child so the bytecode cache exists before timing."""
+        modules = [
+            "vendorkit",
+            "vendorkit.sync",
+            "vendorkit.client",
+            "vendorkit.schemas",
+            "vendorkit.store",
+            "vendorkit.analysis",
+            "vendorkit.sandbox",
+            "polars",
+            "duckdb",
+            "httpx",
+            "pandera.polars",
+            "benchmarks.floor",
+            "benchmarks.peers",
+            "benchmarks.analysis_bench",
+            "pandas",
+            "requests",
+            "dlt",
+            "dlt.sources.rest_api",
+            "dlt.destinations",
+        ]
+        code = (
+            "import importlib, sys\n"
+            f"for name in {modules!r}:\n"
+            "    try:\n"
+            "        importlib.import_module(name)\n"
+            "    except ImportError as exc:\n"
+            "        print(f'warm-up: {name}: {exc}', file=sys.stderr)\n"
+        )
+        run = run_child(["-c", code], cwd=REPO)
+        self.results["meta"]["warm_up_s"] = run.wall_s
 
     # -- item 7: start-up ------------------------------------------------------------------
     def startup(self) -> None:
@@ -414,12 +473,94 @@ class Bench:
 
     # -- profile ---------------------------------------------------------------------------
     def profile(self, target: Target) -> None:
-        """cProfile of one vendorkit sync (all endpoints, pageSize 1,000): top costs."""
-        prof = self.work / "vendorkit-sync.prof"
-        self.contender(
-            "vendorkit", target, page_size=1000, wrap=("-m", "cProfile", "-o", str(prof))
+        """Profile one vendorkit sync (all endpoints, pageSize 1,000) and keep the top costs.
+
+        With ``py-spy`` (bench extra) every thread is sampled, the client's fetch workers
+        included; without it, cProfile sees the main thread only.
+        """
+        py_spy = shutil.which("py-spy") or shutil.which(
+            "py-spy", path=str(Path(sys.executable).parent)
         )
-        self.results["profile"] = _summarise_profile(prof)
+        if py_spy:
+            raw = self.work / "vendorkit-sync.pyspy.txt"
+            self.contender(
+                "vendorkit",
+                target,
+                page_size=1000,
+                launcher=(
+                    py_spy,
+                    "record",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "100",
+                    "--nonblocking",
+                    "--output",
+                    str(raw),
+                    "--",
+                    sys.executable,
+                ),
+            )
+            self.results["profile"] = summarise_pyspy(raw.read_text())
+        else:
+            prof = self.work / "vendorkit-sync.prof"
+            self.contender(
+                "vendorkit", target, page_size=1000, wrap=("-m", "cProfile", "-o", str(prof))
+            )
+            self.results["profile"] = _summarise_profile(prof)
+
+
+def summarise_pyspy(raw: str, top: int = 12) -> dict[str, Any]:
+    r"""Top costs from py-spy's raw (collapsed stacks) output.
+
+    Returns the share of samples spent importing, the top leaf frames (own time) and the
+    top vendorkit frames (inclusive time), each as a percentage of all samples.
+
+    Example:
+        >>> r = summarise_pyspy("main (a.py:1);f (vendorkit/x.py:2) 3\nmain (a.py:1) 1\n")
+        >>> r["samples"], r["by_self"][0]["function"], r["by_self"][0]["share"]
+        (4, 'f (vendorkit/x.py:2)', 0.75)
+    """
+    import re
+    from collections import Counter
+
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    importing = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        total += count
+        if any("_find_and_load" in f for f in frames):
+            importing += count
+        own[_strip_path(frames[-1])] += count
+        for frame in {_strip_path(f) for f in frames if "vendorkit/" in f}:
+            inclusive[re.sub(r":\d+\)$", ")", frame)] += count
+    if total == 0:
+        return {"tool": "py-spy", "samples": 0}
+
+    def rows(counter: Counter[str]) -> list[dict[str, Any]]:
+        return [{"function": f, "share": c / total} for f, c in counter.most_common(top)]
+
+    return {
+        "tool": "py-spy",
+        "samples": total,
+        "importing_share": importing / total,
+        "by_self": rows(own),
+        "by_vendorkit_inclusive": rows(inclusive),
+    }
+
+
+def _strip_path(frame: str) -> str:
+    for marker in ("site-packages/", "/work/main/"):
+        if marker in frame:
+            head, _, tail = frame.partition("(")
+            return f"{head}({tail.split(marker, 1)[1]}"
+    return frame
 
 
 def _pacing(
@@ -534,6 +675,7 @@ def run_benchmarks(plan: Plan, log: Callable[[str], None] = print) -> dict[str, 
         "versions": package_versions(),
     }
     try:
+        bench.guarded("warm-up", bench.warm_up)
         log(f"starting the sandbox server (scale {plan.scale:g}) ...")
         with SandboxProcess(scale=plan.scale, max_page_size=1000) as server:
             assert server.target is not None
