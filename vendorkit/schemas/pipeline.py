@@ -23,9 +23,10 @@ Counts add up: ``fetched == loaded + rejected + deduplicated``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandera.errors as pa_errors
 import polars as pl
@@ -600,8 +601,8 @@ def _raw_records(
 ) -> pl.DataFrame:
     """``_rid, page_number, record_index, record_key, raw_record`` for rejected records.
 
-    The JSON as served is re-read only from the pages that have rejects; without a body
-    (raw-frame input, 204, unparseable) the raw row itself is serialised.
+    The record's exact JSON text is cut out of the body, only for pages that have rejects;
+    without a usable body (raw-frame input, 204, not JSON) the raw row itself is serialised.
     """
     wire = list(ep.wire_schema())
     rows = raw.filter(pl.col("_rid").is_in(rids.implode())).select(
@@ -618,12 +619,12 @@ def _raw_records(
     for (src,), group in rows.filter(pl.col("_src").is_not_null()).group_by(
         "_src", maintain_order=True
     ):
-        listing = _records_in_body(bodies[src], ep.list_key)
+        listing = _record_texts(bodies[src], ep.list_key)
         if listing is None:
             continue
         for rid, index in group.select("_rid", "record_index").iter_rows():
             if 0 <= index < len(listing):
-                served[rid] = json.dumps(listing[index], ensure_ascii=False)
+                served[rid] = listing[index]
     if not served:
         return rows.drop("_src")
     found = pl.DataFrame(
@@ -637,16 +638,58 @@ def _raw_records(
     )
 
 
-def _records_in_body(body: bytes, list_key: str) -> list[Any] | None:
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _skip_ws(text: str, i: int) -> int:
+    match = _WS.match(text, i)
+    return match.end() if match else i
+
+
+def _record_texts(body: bytes, list_key: str) -> list[str] | None:
+    """The exact JSON text of every record in a page body (``None`` when not readable).
+
+    Walks the top-level object with ``raw_decode`` (so a key name inside a string value
+    cannot mislead it) to the ``list_key`` array, then cuts each element out verbatim.
+    Accepts the envelope, a seed-style ``{"inventory": [...]}`` and a bare array.
+    """
     if not body:
         return None
     try:
-        parsed = json.loads(body)
-    except ValueError:  # not JSON: fall back to the parsed row
+        text = body.decode("utf-8")
+        i = _skip_ws(text, 0)
+        if text.startswith("{", i):
+            i = _skip_ws(text, i + 1)
+            while not text.startswith("}", i):
+                key, i = _DECODER.raw_decode(text, i)
+                i = _skip_ws(text, i)
+                if not text.startswith(":", i):
+                    return None
+                i = _skip_ws(text, i + 1)
+                if key == list_key:
+                    break
+                _, i = _DECODER.raw_decode(text, i)
+                i = _skip_ws(text, i)
+                if text.startswith(",", i):
+                    i = _skip_ws(text, i + 1)
+            else:
+                return None
+        if not text.startswith("[", i):
+            return None
+        texts = []
+        i = _skip_ws(text, i + 1)
+        while not text.startswith("]", i):
+            _, end = _DECODER.raw_decode(text, i)
+            texts.append(text[i:end])
+            i = _skip_ws(text, end)
+            if text.startswith(",", i):
+                i = _skip_ws(text, i + 1)
+            elif not text.startswith("]", i):
+                return None
+        return texts
+    except (UnicodeDecodeError, ValueError):  # not JSON: fall back to the parsed row
         return None
-    if isinstance(parsed, dict):
-        parsed = parsed.get(list_key)
-    return parsed if isinstance(parsed, list) else None
 
 
 def _empty_rejects() -> pl.DataFrame:
