@@ -360,10 +360,11 @@ def _orders(
     # stock-driven fills: what the warehouse had that day (minus what others took first)
     # (a stock-out that day, or too little stock and no transfer from another site)
     avail = _stock(cfg, parts, whs, p_idx, w_idx, day[li_order])["on_hand"]
-    short = (avail == 0) | ((avail < qty) & (hash_u01(seed, lkey, "line.transfer") < 0.25))
+    u_tr = hash_u01(seed, lkey, "line.transfer")  # most shortfalls are covered by a transfer
+    short = ((avail == 0) & (u_tr < 0.3)) | ((avail < qty) & (u_tr < 0.05))
     conf0 = np.where(short, np.minimum(qty, avail), qty).astype(np.int64)
     bo0 = qty - conf0
-    bo_ship_ts = order_ts[li_order] + (86400 * (6 + 24 * hash_u01(seed, lkey, "line.bolag"))).astype(np.int64)
+    bo_ship_ts = order_ts[li_order] + (86400 * (8 + 35 * hash_u01(seed, lkey, "line.bolag"))).astype(np.int64)
     l_cancel = cancelled[li_order]
     l_active = ~l_cancel & ~held[li_order]
     bo_done = l_active & (bo0 > 0) & (bo_ship_ts <= now_s)
