@@ -26,8 +26,9 @@ Conventions shared by all helpers (``docs/metrics.md`` is the long form):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Literal
 
 import polars as pl
@@ -63,75 +64,83 @@ _AGE_ENUM = pl.Enum(list(AGE_BUCKETS))
 _NOT_SHIPPED = ("CANCELLED", "PROCESSING")
 
 # Typed column -> the API field that fills it (see vendorkit/endpoints.py).
-_API_FIELDS: dict[str, dict[str, str]] = {
-    "inventory": {
-        "part_number": "inventory[].partNumber",
-        "warehouse_id": "inventory[].warehouse",
-        "warehouse_name": "inventory[].warehouseName",
-        "quantity_on_hand": "inventory[].quantity",
-        "quantity_backordered": "inventory[].quantityBackordered",
-        "quantity_on_order": "inventory[].quantityOnOrder",
-        "last_updated": "inventory[].lastUpdated",
-    },
-    "inventory_history": {
-        "sync_id": "none: added by the store at each sync",
-        "snapshot_at": "none: added by the store at each sync",
-        "part_number": "inventory[].partNumber",
-        "warehouse_id": "inventory[].warehouse",
-        "quantity_on_hand": "inventory[].quantity",
-    },
-    "orders": {
-        "order_id": "orders[].orderId",
-        "reseller_id": "orders[].resellerId",
-        "reseller_name": "orders[].resellerName",
-        "status": "orders[].status",
-        "order_date": "orders[].orderDate",
-        "updated_at": "orders[].updatedAt",
-    },
-    "order_lines": {
-        "order_id": "orders[].orderId",
-        "line_number": "orders[].lines[].lineNumber",
-        "part_number": "orders[].lines[].partNumber",
-        "quantity_ordered": "orders[].lines[].quantity",
-        "warehouse_id": "orders[].lines[].warehouse",
-    },
-    "shipments": {
-        "shipment_id": "shipments[].id",
-        "order_id": "shipments[].orderId",
-        "carrier": "shipments[].carrier",
-        "tracking_number": "shipments[].trackingNumber",
-        "status": "shipments[].status",
-        "warehouse_id": "shipments[].warehouse",
-        "ship_date": "shipments[].shipDate",
-        "estimated_delivery_date": "shipments[].estimatedDeliveryDate",
-        "delivered_date": "shipments[].deliveredDate",
-        "updated_at": "shipments[].updatedAt",
-    },
-    "shipment_lines": {
-        "shipment_id": "shipments[].id",
-        "order_id": "shipments[].orderId",
-        "line_number": "shipments[].lines[].lineNumber",
-        "part_number": "shipments[].lines[].partNumber",
-        "quantity": "shipments[].lines[].quantity",
-    },
-}
+_API_FIELDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "inventory": {
+            "part_number": "inventory[].partNumber",
+            "warehouse_id": "inventory[].warehouse",
+            "warehouse_name": "inventory[].warehouseName",
+            "quantity_on_hand": "inventory[].quantity",
+            "quantity_backordered": "inventory[].quantityBackordered",
+            "quantity_on_order": "inventory[].quantityOnOrder",
+            "last_updated": "inventory[].lastUpdated",
+        },
+        "inventory_history": {
+            "sync_id": "none: added by the store at each sync",
+            "snapshot_at": "none: added by the store at each sync",
+            "part_number": "inventory[].partNumber",
+            "warehouse_id": "inventory[].warehouse",
+            "quantity_on_hand": "inventory[].quantity",
+        },
+        "orders": {
+            "order_id": "orders[].orderId",
+            "reseller_id": "orders[].resellerId",
+            "reseller_name": "orders[].resellerName",
+            "status": "orders[].status",
+            "order_date": "orders[].orderDate",
+            "updated_at": "orders[].updatedAt",
+        },
+        "order_lines": {
+            "order_id": "orders[].orderId",
+            "line_number": "orders[].lines[].lineNumber",
+            "part_number": "orders[].lines[].partNumber",
+            "quantity_ordered": "orders[].lines[].quantity",
+            "warehouse_id": "orders[].lines[].warehouse",
+            "order_date": "orders[].orderDate, joined from orders",
+            "status": "orders[].status, joined from orders",
+        },
+        "shipments": {
+            "shipment_id": "shipments[].id",
+            "order_id": "shipments[].orderId",
+            "carrier": "shipments[].carrier",
+            "tracking_number": "shipments[].trackingNumber",
+            "status": "shipments[].status",
+            "warehouse_id": "shipments[].warehouse",
+            "ship_date": "shipments[].shipDate",
+            "estimated_delivery_date": "shipments[].estimatedDeliveryDate",
+            "delivered_date": "shipments[].deliveredDate",
+            "updated_at": "shipments[].updatedAt",
+        },
+        "shipment_lines": {
+            "shipment_id": "shipments[].id",
+            "order_id": "shipments[].orderId",
+            "line_number": "shipments[].lines[].lineNumber",
+            "part_number": "shipments[].lines[].partNumber",
+            "quantity": "shipments[].lines[].quantity",
+        },
+    }
+)
 
 # Typed columns filled from fields the seed spec promises (everything else may be missing).
-_SEED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "inventory": ("part_number", "warehouse_id", "quantity_on_hand", "last_updated"),
-    "orders": ("order_id", "reseller_id", "status", "status_raw"),
-    "order_lines": ("order_id", "part_number", "quantity_ordered"),
-    "shipments": ("shipment_id", "order_id", "carrier", "tracking_number", "status"),
-}
+_SEED_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "inventory": ("part_number", "warehouse_id", "quantity_on_hand", "last_updated"),
+        "orders": ("order_id", "reseller_id", "status", "status_raw"),
+        "order_lines": ("order_id", "part_number", "quantity_ordered"),
+        "shipments": ("shipment_id", "order_id", "carrier", "tracking_number", "status"),
+    }
+)
 
-_ENDPOINT_OF = {
-    "inventory": "inventory",
-    "inventory_history": "inventory",
-    "orders": "orders",
-    "order_lines": "orders",
-    "shipments": "shipments",
-    "shipment_lines": "shipments",
-}
+_ENDPOINT_OF: Mapping[str, str] = MappingProxyType(
+    {
+        "inventory": "inventory",
+        "inventory_history": "inventory",
+        "orders": "orders",
+        "order_lines": "orders",
+        "shipments": "shipments",
+        "shipment_lines": "shipments",
+    }
+)
 
 _TIMESTAMP_COLUMNS = (
     "snapshot_at",

@@ -23,9 +23,10 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import altair as alt
@@ -35,6 +36,7 @@ from vendorkit.analysis import AGE_BUCKETS
 from vendorkit.errors import ConfigError, MissingFieldError
 
 __all__ = [
+    "MAX_POINTS",
     "THEME_NAME",
     "backorder_aging_chart",
     "carrier_transit_chart",
@@ -56,7 +58,7 @@ THEME_NAME = "vendorkit"
 #: Most rows any chart embeds (series / bars / points are aggregated or thinned to this).
 MAX_POINTS = 2000
 
-_PALETTE = ["#1f5f8b", "#e07b39", "#3c9d5d", "#b8424b", "#7b5ea7", "#8c6d46", "#c4569b", "#6b7b8c"]
+_PALETTE = ("#1f5f8b", "#e07b39", "#3c9d5d", "#b8424b", "#7b5ea7", "#8c6d46", "#c4569b", "#6b7b8c")
 _FONT = "Inter, 'Segoe UI', Helvetica, Arial, sans-serif"
 
 
@@ -86,7 +88,7 @@ def _vendorkit_theme() -> alt.theme.ThemeConfig:
                 "tickColor": "#888888",
             },
             "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "right"},
-            "range": {"category": _PALETTE},
+            "range": {"category": list(_PALETTE)},
             "bar": {"color": _PALETTE[0]},
             "line": {"color": _PALETTE[0], "strokeWidth": 2},
             "point": {"color": _PALETTE[0]},
@@ -446,11 +448,13 @@ def days_of_supply_chart(
 
 # --------------------------------------------------------------------------- orders
 
-_RATES = {
-    "unit_fill_rate": "unit fill rate",
-    "line_fill_rate": "line fill rate",
-    "order_fill_rate": "order fill rate",
-}
+_RATES: Mapping[str, str] = MappingProxyType(
+    {
+        "unit_fill_rate": "unit fill rate",
+        "line_fill_rate": "line fill rate",
+        "order_fill_rate": "order fill rate",
+    }
+)
 
 
 def fill_rate_chart(
@@ -478,7 +482,7 @@ def fill_rate_chart(
     if group is not None:
         df = _top_with_other_rates(df, group)
     long = df.unpivot(index=index, on=list(_RATES), variable_name="metric", value_name="rate")
-    long = long.with_columns(pl.col("metric").replace_strict(_RATES))
+    long = long.with_columns(pl.col("metric").replace_strict(dict(_RATES)))
     as_of = as_of or _max_time(df, "period")
     title = _title(
         "Are we filling orders?",
@@ -672,7 +676,9 @@ def backorder_aging_chart(
 
 # --------------------------------------------------------------------------- shipments
 
-_MEASURES = {"order_to_ship_days": "order to ship", "transit_days": "transit"}
+_MEASURES: Mapping[str, str] = MappingProxyType(
+    {"order_to_ship_days": "order to ship", "transit_days": "transit"}
+)
 _BOX_QUANTILES = (5, 25, 50, 75, 95)
 
 
