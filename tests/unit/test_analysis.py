@@ -650,3 +650,29 @@ def test_front_door_exports_the_helpers() -> None:
     ):
         assert name in vendorkit.__all__
         assert getattr(vendorkit, name) is getattr(analysis, name)
+
+
+def test_every_helper_takes_lazy_frames(
+    book: dict[str, pl.DataFrame], trips: tuple[pl.DataFrame, pl.DataFrame], inv: pl.DataFrame
+) -> None:
+    orders, ships = trips
+    o, ol, sl, s = book["orders"], book["lines"], book["slines"], book["ships"]
+    hist = f.history((1, day(1), inv), (2, day(2), inv))
+    calls = {
+        "stock": lambda L: analysis.stock_by_warehouse(L(inv)),
+        "trend": lambda L: analysis.inventory_trend(L(hist)),
+        "supply": lambda L: analysis.days_of_supply(L(inv), L(ol), L(o)),
+        "fill": lambda L: analysis.order_fill_rates(L(o), L(ol), L(sl), shipments=L(s)),
+        "aging": lambda L: analysis.backorder_aging(L(o), L(ol), L(sl), shipments=L(s)),
+        "resellers": lambda L: analysis.reseller_concentration(L(o), L(ol)),
+        "lag": lambda L: analysis.shipment_lag(L(orders), L(ships), by="carrier", promise_days=5),
+        "lead": lambda L: analysis.order_lead_times(L(o), L(s), L(ol), L(sl)),
+        "carriers": lambda L: analysis.carrier_performance(L(orders), L(ships)),
+        "late": lambda L: analysis.late_shipments(L(orders), L(ships)),
+    }
+    for name, call in calls.items():
+        eager = call(lambda df: df)
+        lazy = call(lambda df: df.lazy())
+        assert isinstance(lazy, pl.DataFrame), name
+        assert lazy.equals(eager), name
+        assert eager.height > 0, name
