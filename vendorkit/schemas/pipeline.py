@@ -493,10 +493,13 @@ def _typed(
 
 
 def _explode_lines(raw: pl.DataFrame, child_key: str) -> pl.DataFrame:
-    lines = raw.select("_rid", child_key).filter(pl.col(child_key).list.len() > 0)
+    """One row per nested line: ``_rid``, ``_line`` (0-based position) and the line fields."""
+    length = pl.col(child_key).list.len()
     return (
-        lines.explode(child_key)
-        .with_columns(pl.int_range(pl.len(), dtype=pl.Int32).over("_rid").alias("_line"))
+        raw.select("_rid", child_key)
+        .filter(length > 0)
+        .with_columns(pl.int_ranges(0, length, dtype=pl.Int32).alias("_line"))
+        .explode(child_key, "_line")
         .unnest(child_key)
     )
 
