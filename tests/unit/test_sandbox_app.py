@@ -257,13 +257,17 @@ def test_server_errors_are_transient() -> None:
 
 def test_429_bursts_with_and_without_retry_after() -> None:
     faults = FaultConfig(burst_429_rate=1.0, burst_429_length=2, retry_after_s=2)
-    api = Api(Sandbox(SandboxConfig(scale=0.02, faults=faults)))
-    first = [api.get("inventory") for _ in range(3)]
-    assert [r.status_code for r in first] == [429, 429, 200]
-    assert first[0].headers["Retry-After"] == "2"
-    second = [api.get("inventory") for _ in range(3)]
-    assert [r.status_code for r in second] == [429, 429, 200]
-    assert "Retry-After" not in second[0].headers
+    sb = Sandbox(SandboxConfig(scale=0.2, faults=faults))
+    api = Api(sb)
+    retry_after: list[str | None] = []
+    for page in range(1, 9):
+        got = [api.get("inventory", pageNumber=page) for _ in range(3)]
+        assert [r.status_code for r in got] == [429, 429, 200]  # a burst, then through
+        assert got[0].headers.get("Retry-After") == got[1].headers.get("Retry-After")
+        assert got[0].json() == {"errors": [{"field": None, "message": "too many requests"}]}
+        retry_after.append(got[0].headers.get("Retry-After"))
+    assert set(retry_after) == {"2", None}
+    assert sb.stats["inventory"]["rate_limited"] == 16
 
 
 def test_dropped_connection_and_truncated_json() -> None:

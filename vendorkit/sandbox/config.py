@@ -28,8 +28,9 @@ class FaultConfig:
         error_rate: fraction of data requests answered 500 or 503 (``/errors/server-error``).
         burst_429_rate: fraction of data requests that start a burst of 429 answers.
         burst_429_length: how many consecutive 429s a burst lasts (for that request).
-        retry_after_s: ``Retry-After`` seconds sent on burst 429s; every other burst omits
-            the header (the real API does not promise it). ``None`` never sends it.
+        retry_after_s: ``Retry-After`` seconds sent on burst 429s; about half of the bursts
+            (chosen by hash) omit the header, as the real API does not promise it. ``None``
+            never sends it.
         latency_ms: added to every response.
         slow_rate: fraction of data requests delayed by ``slow_ms`` (meant to exceed the
             client's read timeout).

@@ -52,7 +52,6 @@ class FaultPlan:
     config: FaultConfig
     seed: int
     _state: dict[tuple[str, str], _KeyState] = field(default_factory=dict)
-    _bursts: int = 0
 
     def _u(self, endpoint: str, query: str, attempt: int, salt: str) -> float:
         digest = hashlib.blake2b(
@@ -80,8 +79,9 @@ class FaultPlan:
             status = 503 if self._u(endpoint, query, st.attempts, "code") < 0.5 else 500
             fault = Fault("error", status)
         elif u < (edge := edge + cfg.burst_429_rate):
-            self._bursts += 1
-            retry = cfg.retry_after_s if self._bursts % 2 == 1 else None
+            # about half of the bursts carry Retry-After (the real API does not promise it)
+            with_header = self._u(endpoint, query, st.attempts, "retry-after") < 0.5
+            retry = cfg.retry_after_s if with_header else None
             st.burst_left = max(0, cfg.burst_429_length - 1)
             st.burst_retry_after = retry
             if st.burst_left == 0:
