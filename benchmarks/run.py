@@ -735,7 +735,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         out = REPO / "benchmarks" / "results" / "BENCHMARKS-quick.md"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report.render(results))
+    notes = REPO / "benchmarks" / "notes.md"
+    commentary = notes.read_text() if notes.exists() and results["meta"]["mode"] == "full" else ""
+    out.write_text(report.render(results, commentary=commentary))
     print(f"wrote {out}")
     return 1 if results.get("errors") else 0
 
