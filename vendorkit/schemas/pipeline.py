@@ -10,12 +10,17 @@ Python loop over records on the clean path):
    spellings (-> canonical enum, unknown -> ``UNKNOWN``). A value that is present but cannot
    be read (``"abc"`` as a quantity, ``"yesterday"`` as a timestamp) or a missing key field
    yields a reject reason naming the wire field (``quantity``, ``lines[1].unitPrice``).
-3. **Quarantine** whole records: an order or shipment with one bad line is rejected whole.
-4. **Deduplicate** by key: the latest ``lastUpdated`` / ``updatedAt`` wins; ties go to the
-   later page, then the later position.
-5. **Validate** the typed tables with their pandera models (``TABLE_SCHEMAS``) on collected
-   DataFrames, ``lazy=True``; every failure case is mapped back to its record and quarantined
-   (negative quantities, line numbers < 1, duplicate line numbers are caught here).
+   Clean rows take a fast path of plain casts; only rows with something to repair or reject
+   are re-read with the full rules.
+3. **Validate** the typed tables with their pandera models (``TABLE_SCHEMAS``) on collected
+   DataFrames, ``lazy=True``, once per table and before dedup (so an invalid newer version
+   of a record leaves the older valid one to win). Every value failure case is mapped back
+   to its record (negative quantities, line numbers < 1, a line number repeated inside one
+   order); key-uniqueness failures mark the records the dedup must resolve.
+4. **Quarantine** whole records: an order or shipment with one bad line is rejected whole;
+   one reject row per failing field, carrying the record's JSON text as served.
+5. **Deduplicate** by key among the valid records: the latest ``lastUpdated`` /
+   ``updatedAt`` wins; ties go to the later page, then the later position.
 
 Counts add up: ``fetched == loaded + rejected + deduplicated``.
 """
@@ -754,8 +759,8 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
     sources = {f.column: f.source for f in plan.header} | {"status_raw": "status"}
     line_sources = {f.column: f.source for f in plan.lines} | {"position": "(position)"}
 
-    # 5. pandera validates every candidate (before dedup, so an invalid newer version
-    #    leaves the older valid one to win); key-uniqueness failures drive the dedup.
+    # pandera validates every candidate (before dedup, so an invalid newer version leaves
+    # the older valid one to win); key-uniqueness failures tell the dedup what to resolve.
     candidates = header.filter(~pl.col("_rid").is_in(pl.concat(rejected)["_rid"].implode()))
     parent_bad, parent_dups = _pandera_failures(
         parent_table, candidates.select(parent_cols), candidates.select("_rid"), sources
