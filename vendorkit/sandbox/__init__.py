@@ -5,6 +5,16 @@ app behind an in-process httpx transport (:meth:`Sandbox.transport`) for fast te
 sandbox can also say exactly what it serves (:meth:`Sandbox.ground_truth`,
 :meth:`Sandbox.invalid_records`), so tests assert exact counts.
 
+Clocks: the data and the ``Date`` header follow a *virtual* clock that starts at ``as_of``
+12:00:00 UTC and moves only when records change (:meth:`Sandbox.mutate`, +1 minute by
+default, or the ``change_calls`` fault), so identical configs give identical bytes. Token
+expiry and rate-limit windows use real (monotonic) time.
+
+Files: ``config.py`` (SandboxConfig, FaultConfig), ``world.py`` (generation),
+``render.py`` (per-record JSON, invalid records), ``mutate.py`` (changes "now"),
+``faults.py`` (fault decisions), ``app.py`` (request handling), ``server.py`` (HTTP server
+and httpx transport), ``cli.py`` (``vendorkit sandbox serve``).
+
 Example:
     >>> from datetime import date
     >>> sb = Sandbox(SandboxConfig(seed=42, as_of=date(2026, 11, 1), scale=0.2))
