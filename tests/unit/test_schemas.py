@@ -944,3 +944,21 @@ def test_many_duplicates_across_pages_keep_exactly_one_row_per_key():
     assert t.height == 20
     assert t["quantity_on_hand"].to_list() == [50 + i for i in range(20)]  # page 5 is latest
     assert (batch.counts.fetched, batch.counts.deduplicated) == (100, 80)
+
+
+def test_negative_quantities_are_rejected_by_the_pandera_model_inside_normalise(monkeypatch):
+    import pandera.polars as pa
+
+    from vendorkit.schemas import Inventory
+
+    class NoRangeCheck(Inventory):
+        quantity_on_hand: pl.Int64 = pa.Field()  # same column, without ge=0
+
+    raw = pl.DataFrame(
+        {"partNumber": ["P1"], "warehouse": ["20"], "quantity": ["-4"], "_page": [1], "_index": [0]}
+    )
+    assert normalise("inventory", raw, sync_id="s").counts.rejected == 1
+    monkeypatch.setitem(TABLE_SCHEMAS, "inventory", NoRangeCheck)
+    lenient = normalise("inventory", raw, sync_id="s")
+    assert lenient.counts.rejected == 0
+    assert lenient.tables["inventory"]["quantity_on_hand"].to_list() == [-4]
