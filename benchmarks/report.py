@@ -430,9 +430,24 @@ def _startup_section(results: dict[str, Any]) -> str:
                 ]
             )
     ratio = st["vendorkit"]["seconds"] / st["bare"]["seconds"]
-    return _table(["command", "median wall time", "RSS (MiB)", "runs"], rows) + (
+    text = _table(["command", "median wall time", "RSS (MiB)", "runs"], rows) + (
         f"\n\nvendorkit / bare imports: **{ratio:.2f}x**."
     )
+    breakdown = results.get("import_breakdown") or []
+    if breakdown:
+        total = sum(r["ms"] for r in breakdown)
+        text += (
+            "\n\nWhat `import vendorkit` spends its time on (`python -X importtime`, one run, "
+            "self times summed per top-level package; the top packages):\n\n"
+            + _table(
+                ["package", "ms", "share of those shown"],
+                [
+                    [f"`{r['package']}`", f"{r['ms']:.0f}", f"{r['ms'] / total * 100:.0f}%"]
+                    for r in breakdown
+                ],
+            )
+        )
+    return text
 
 
 def _profile_section(results: dict[str, Any]) -> str:

@@ -39,6 +39,7 @@ from benchmarks import report
 from benchmarks.harness import (
     ChildRun,
     Series,
+    child_env,
     machine_info,
     median,
     package_versions,
@@ -466,6 +467,7 @@ class Bench:
                 cwd=REPO,
             )
             rss[key].append(float(out.stdout.split()[-1]))
+        self.results["import_breakdown"] = _import_breakdown()
         self.results["startup"] = {
             key: {"seconds": median(times[key]), "all": times[key], "max_rss_mb": median(rss[key])}
             for key in snippets
@@ -561,6 +563,48 @@ def _strip_path(frame: str) -> str:
             head, _, tail = frame.partition("(")
             return f"{head}({tail.split(marker, 1)[1]}"
     return frame
+
+
+def _import_breakdown(top: int = 10) -> list[dict[str, Any]]:
+    """``python -X importtime -c "import vendorkit"``: top-level packages by cumulative time."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import vendorkit"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=child_env(),
+    )
+    return parse_importtime(out.stderr, top)
+
+
+def parse_importtime(stderr: str, top: int = 10) -> list[dict[str, Any]]:
+    r"""Import time per top-level package (summed *self* times) from ``-X importtime``.
+
+    Self times do not overlap, so the shares add up to the whole import.
+
+    Example:
+        >>> text = (
+        ...     "import time: self [us] | cumulative | imported package\n"
+        ...     "import time:      2500 |       2500 |     polars\n"
+        ...     "import time:       500 |       3000 |   polars.api\n"
+        ...     "import time:       200 |        200 |   vendorkit.errors\n"
+        ...     "import time:       100 |       3300 | vendorkit\n"
+        ... )
+        >>> [(r["package"], r["ms"]) for r in parse_importtime(text)]
+        [('polars', 3.0), ('vendorkit', 0.3)]
+    """
+    totals: dict[str, float] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) != 3:
+            continue
+        package = parts[2].strip().split(".")[0]
+        totals[package] = totals.get(package, 0.0) + float(parts[0]) / 1000
+    rows = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    return [{"package": name, "ms": round(ms, 1)} for name, ms in rows]
 
 
 def _pacing(

@@ -302,3 +302,45 @@ def test_floor_pagination_stops_on_a_short_page_or_204() -> None:
     capped = _FakeHttp(100)
     pages = list(fetch_pages(capped, ENDPOINTS["inventory"], 10, max_pages=2))  # type: ignore[arg-type]
     assert sum(p.height for p in pages) == 20
+
+
+# -- profile and import-time summaries ----------------------------------------------------
+def test_summarise_pyspy_shares_and_import_bucket() -> None:
+    from benchmarks.run import summarise_pyspy
+
+    raw = "\n".join(
+        [
+            "main (x.py:1);_find_and_load (<frozen importlib._bootstrap>:1);g (m.py:3) 2",
+            "main (x.py:1);sync (/work/main/vendorkit/sync.py:10);f (polars/io.py:5) 6",
+            "main (x.py:1);sync (/work/main/vendorkit/sync.py:12) 2",
+        ]
+    )
+    r = summarise_pyspy(raw)
+    assert r["samples"] == 10
+    assert r["importing_share"] == pytest.approx(0.2)
+    assert r["by_self"][0] == {"function": "f (polars/io.py:5)", "share": pytest.approx(0.6)}
+    # two lines of the same vendorkit function count together, once per stack
+    assert r["by_vendorkit_inclusive"][0] == {
+        "function": "sync (vendorkit/sync.py)",
+        "share": pytest.approx(0.8),
+    }
+
+
+def test_parse_importtime_sums_self_time_per_top_level_package() -> None:
+    from benchmarks.run import parse_importtime
+
+    text = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:      1000 |       1000 |     numpy.core",
+            "import time:      4000 |       5000 |   numpy",
+            "import time:      1500 |       6500 | pyarrow",
+            "import time:       700 |       7200 | vendorkit",
+            "not an import line",
+        ]
+    )
+    assert parse_importtime(text) == [
+        {"package": "numpy", "ms": 5.0},
+        {"package": "pyarrow", "ms": 1.5},
+        {"package": "vendorkit", "ms": 0.7},
+    ]
