@@ -690,11 +690,11 @@ class VendorClient:
         attempt = 0  # retries spent
         refreshed = False
         while True:
-            waited = pacer.acquire()
+            waited, why = pacer.acquire_for()
             if waited:
                 stats._add(waited_s=waited)
                 if waited >= _REPORT_WAIT_S:
-                    self._emit_wait(ep, stats, waited, "rate limit pacing")
+                    self._emit_wait(ep, stats, waited, why or "rate limit pacing")
             correlation_id = new_correlation_id()
             where: dict[str, Any] = {
                 "endpoint": ep.name,
@@ -807,8 +807,8 @@ class VendorClient:
                         errors=_errors_of(response),
                         **where,
                     )
-                pacer.block_for(wait)  # every thread of this endpoint waits too
-                self._emit_wait(ep, stats, wait, "429 rate limited")
+                # every thread of this endpoint waits (reported by pacer.acquire_for)
+                pacer.block_for(wait)
                 stats._add(retries=1)
                 attempt += 1
                 continue

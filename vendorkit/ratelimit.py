@@ -202,14 +202,30 @@ class Pacer:
 
     def acquire(self) -> float:
         """Block until one call may be sent; return the seconds spent waiting."""
+        return self.acquire_for()[0]
+
+    def acquire_for(self) -> tuple[float, str | None]:
+        """Like :meth:`acquire`, also saying why it waited (``None`` if it did not).
+
+        Reasons: ``"429 rate limited"`` (after a 429, see :meth:`block_for`) or
+        ``"rate limit pacing"`` (spreading calls, or waiting for the window to reset).
+        """
         waited = 0.0
+        reason: str | None = None
         while True:
             reserved, delay = self._reserve()
             if delay > 0:
+                if reason is None:
+                    reason = self._wait_reason()
                 self._sleep(delay)
                 waited += delay
             if reserved:
-                return waited
+                return waited, reason
+
+    def _wait_reason(self) -> str:
+        with self._cond:
+            blocked = self._clock() < self._blocked_until
+        return "429 rate limited" if blocked else "rate limit pacing"
 
     def _reserve(self) -> tuple[bool, float]:
         """Try to reserve a call: ``(True, d)`` = reserved, send after ``d`` seconds;

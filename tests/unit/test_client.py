@@ -396,3 +396,61 @@ def test_stopping_early_cancels_the_remaining_pages() -> None:
     time.sleep(0.05)
     # a bounded look-ahead: far fewer than the 50 pages were requested
     assert len(api.api_requests()) <= 8
+
+
+def test_a_204_before_records_found_is_reached_ends_the_fetch() -> None:
+    api = FakeApi({"inventory": inventory_records(500)})
+    api.fail("inventory", 3, lambda r: httpx.Response(204))
+    with make_client(api, workers=1) as client:
+        pages = list(client.iter_pages("inventory"))
+    # the data shrank under us: what came before the 204 is kept, nothing is invented
+    assert [p.number for p in pages] == [1, 2]
+    assert part_numbers(pages) == [r["partNumber"] for r in api.records["inventory"][:200]]
+
+
+def test_records_added_during_the_fetch_are_followed_past_records_found() -> None:
+    records = inventory_records(300)
+    api = FakeApi({"inventory": records})
+    grown = inventory_records(350)
+
+    def grow_then_serve(request: httpx.Request) -> httpx.Response:
+        api.records["inventory"] = grown  # 50 more records arrive while page 3 is fetched
+        return api.handler(request)
+
+    api.fail("inventory", 3, grow_then_serve)
+    with make_client(api, workers=1) as client:
+        pages = list(client.iter_pages("inventory"))
+    assert part_numbers(pages) == [r["partNumber"] for r in grown]
+
+
+def test_unparseable_envelope_number_is_a_contract_error() -> None:
+    api = FakeApi()
+    api.fail(
+        "inventory",
+        1,
+        lambda r: httpx.Response(200, json={"recordsFound": "lots", "inventory": []}),
+    )
+    with make_client(api) as client, pytest.raises(ContractError, match="recordsFound"):
+        list(client.iter_pages("inventory"))
+
+
+def test_bare_json_array_is_a_contract_error_not_a_retry() -> None:
+    api = FakeApi()
+    api.fail("inventory", 1, lambda r: httpx.Response(200, json=[{"partNumber": "A"}]))
+    with make_client(api) as client, pytest.raises(ContractError):
+        list(client.iter_pages("inventory"))
+    assert len(api.api_requests()) == 1
+
+
+def test_list_key_after_the_records_and_odd_spacing_still_parse() -> None:
+    body = (
+        b'{ "inventory" :\n [ {"partNumber": "A", "quantity": 1}, {"partNumber": "B]"} ] ,'
+        b' "recordsFound" : "2", "nextPage": null, "meta": {"tags": ["x"]} }'
+    )
+    api = FakeApi()
+    api.fail("inventory", 1, lambda r: httpx.Response(200, content=body))
+    with make_client(api) as client:
+        (page,) = list(client.iter_pages("inventory"))
+    assert page.records["partNumber"].to_list() == ["A", "B]"]
+    assert page.records["quantity"].to_list() == ["1", None]
+    assert page.records_found == 2

@@ -9,7 +9,7 @@ import pytest
 
 from tests.unit.client_fakes import SECRET, FakeApi, FakeClock, inventory_records
 from tests.unit.test_client import make_client, make_settings, part_numbers
-from vendorkit.client import VendorClient
+from vendorkit.client import FetchResult, ProgressEvent, VendorClient
 from vendorkit.errors import ApiError, AuthError, RateLimitError, TransportError
 from vendorkit.ratelimit import Pacer, backoff_delay, parse_retry_after, reset_delay
 
@@ -402,3 +402,21 @@ def test_a_429_blocks_the_endpoint_then_the_fetch_completes_with_one_429() -> No
     assert result.stats.records == 2000
     assert api.status_429 == 1
     assert result.stats.rate_limited == 1
+
+
+def test_endpoints_are_paced_independently() -> None:
+    # real time: orders is told to wait 0.6 s; inventory must not wait with it
+    orders = [{"orderId": str(i)} for i in range(30)]
+    api = FakeApi({"inventory": inventory_records(300), "orders": orders})
+    api.fail("orders", 1, status(429, **{"Retry-After": "0.6"}))
+    events: list[ProgressEvent] = []
+    with VendorClient(make_settings(), api.transport(), events.append) as client:
+        results = client.fetch_many(["inventory", "orders"])
+    inventory, orders_result = results["inventory"], results["orders"]
+    assert isinstance(inventory, FetchResult) and isinstance(orders_result, FetchResult)
+    assert orders_result.stats.elapsed_s >= 0.6
+    assert inventory.stats.elapsed_s < 0.5
+    assert inventory.stats.records == 300 and orders_result.stats.records == 30
+    waits = [e for e in events if e.kind == "wait"]
+    assert [(e.endpoint, e.reason) for e in waits] == [("orders", "429 rate limited")]
+    assert waits[0].waiting_s == pytest.approx(0.6, abs=0.01)
