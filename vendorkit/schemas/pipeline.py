@@ -59,9 +59,16 @@ _VALUE_SHOWN = 60  # characters of an offending value quoted in a reason
 
 
 class _PageLike(Protocol):
-    number: int
-    body: bytes
-    records: pl.DataFrame
+    """What :func:`normalise` reads from a page (``vendorkit.client.Page`` has all three)."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def records(self) -> pl.DataFrame: ...
 
 
 @dataclass(frozen=True, slots=True)
