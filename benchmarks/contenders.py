@@ -159,6 +159,13 @@ CONTENDERS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
+def _max_pages(text: str) -> int | dict[str, int]:
+    """``"20"`` -> 20; ``"inventory=20,orders=4"`` -> ``{"inventory": 20, "orders": 4}``."""
+    if "=" not in text:
+        return int(text)
+    return {k: int(v) for k, v in (item.split("=", 1) for item in text.split(",") if item)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run one contender, print ``{"seconds": ..., ...}`` as the last line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.contenders")
@@ -167,7 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--endpoints", default="inventory,orders,shipments")
     parser.add_argument("--page-size", type=int, default=1000)
-    parser.add_argument("--max-pages", type=int, default=None)
+    parser.add_argument(
+        "--max-pages",
+        type=_max_pages,
+        default=None,
+        help="N, or per endpoint: inventory=20,orders=4 (dlt only)",
+    )
     parser.add_argument("--incremental", action="store_true")
     args = parser.parse_args(argv)
     target = Target.from_json(args.target)

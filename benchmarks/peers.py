@@ -15,7 +15,7 @@ runtime dependencies; they are imported inside the functions.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,7 @@ def load_dlt(
     *,
     endpoints: Sequence[str] = ("inventory", "orders", "shipments"),
     page_size: int = 1000,
-    max_pages: int | None = None,
+    max_pages: int | Mapping[str, int] | None = None,
     work_dir: str | None = None,
     loader_file_format: str | None = None,
 ) -> dict[str, Any]:
@@ -162,8 +162,19 @@ def load_dlt(
         "total_path": None,
         "stop_after_empty_page": True,
     }
-    if max_pages is not None:
-        paginator["maximum_page"] = max_pages + 1  # dlt's bound is exclusive of base_page
+
+    def pages_for(name: str) -> int | None:
+        if max_pages is None:
+            return None
+        return max_pages.get(name) if isinstance(max_pages, Mapping) else max_pages
+
+    def resource_paginator(name: str) -> dict[str, Any]:
+        limit = pages_for(name)
+        if limit is None:
+            return paginator
+        # dlt stops *before* requesting maximum_page (counted from base_page)
+        return {**paginator, "maximum_page": limit + 1}
+
     headers = target.static_headers()
     headers["IM-CorrelationID"] = correlation_id()
     config: dict[str, Any] = {
@@ -177,7 +188,6 @@ def load_dlt(
                 "client_secret": target.client_secret,
                 "access_token_request_data": {"grant_type": "client_credentials"},
             },
-            "paginator": paginator,
         },
         "resource_defaults": {
             "endpoint": {
@@ -194,6 +204,7 @@ def load_dlt(
                 "endpoint": {
                     "path": ENDPOINTS[name].path.lstrip("/"),
                     "data_selector": ENDPOINTS[name].list_key,
+                    "paginator": resource_paginator(name),
                 },
             }
             for name in endpoints

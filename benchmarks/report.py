@@ -265,7 +265,7 @@ def _sync_section(results: dict[str, Any]) -> str:
         if e.get("scaled"):
             pts = e["scaled"]["points"]
             desc = "; ".join(
-                f"{p['records']:,} records ({p['max_pages']} pages max per endpoint) in "
+                f"{p['records']:,} records (pages per endpoint: {p['max_pages']}) in "
                 f"{_fmt_s(p['seconds'])}, peak RSS {p['max_rss_mb']:.0f} MiB"
                 for p in pts
             )

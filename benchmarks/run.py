@@ -136,6 +136,7 @@ class Bench:
         endpoints: Sequence[str] = ALL,
         page_size: int = 1000,
         max_pages: int | None = None,
+        max_pages_spec: str | None = None,
         db: str | None = None,
         incremental: bool = False,
         keep_db: bool = False,
@@ -146,8 +147,8 @@ class Bench:
         path = db or self._db(name)
         args = [*wrap, "-m", "benchmarks.contenders", name, "--target", target.to_json()]
         args += ["--db", path, "--endpoints", ",".join(endpoints), "--page-size", str(page_size)]
-        if max_pages is not None:
-            args += ["--max-pages", str(max_pages)]
+        if max_pages is not None or max_pages_spec:
+            args += ["--max-pages", max_pages_spec or str(max_pages)]
         if incremental:
             args.append("--incremental")
         try:
@@ -244,27 +245,28 @@ class Bench:
     def _dlt(self, name: str, target: Target, full_pages: dict[str, int]) -> None:
         """dlt on fractions of the data (every endpoint cut alike), then a linear fit.
 
-        dlt reads each endpoint to ``max_pages``; with two fractions f1 < f2 the time is
-        fitted as ``a + b*f`` (``a`` = fixed cost: start-up, normalise, load) and reported at
-        f = 1. With one fraction it is scaled by 1/f (an upper bound: fixed costs scale too).
+        Each endpoint is read to the same fraction f of its pages (so the mix of inventory,
+        orders and shipments stays that of the full data); with two fractions the time is
+        fitted as ``a + b * records`` (``a`` = fixed cost: pipeline set-up, normalise, load)
+        and evaluated at the full record count. With one fraction it is scaled by records
+        (an upper bound: the fixed cost scales too).
         """
         points = []
-        biggest = max(full_pages.values()) if full_pages else 0
         for fraction in self.plan.dlt_fractions:
-            pages = max(1, math.ceil(biggest * fraction)) if biggest else 1
-            # One max_pages for all endpoints: cut each endpoint to the same *fraction*
-            # instead by running them separately would triple dlt's start-up; so we cut by
-            # pages and use the records actually read as the x axis.
-            run = self.contender(name, target, page_size=1000, max_pages=pages)
+            # every endpoint cut to the same fraction of its pages keeps the full data's mix
+            pages = {ep: max(1, math.ceil(n * fraction)) for ep, n in full_pages.items()}
+            spec = ",".join(f"{ep}={n}" for ep, n in pages.items())
+            run = self.contender(name, target, page_size=1000, max_pages_spec=spec)
             rows = run.result.get("rows", {})
             total = sum(int(v) for v in rows.values())
             self.log(
-                f"  {name} max_pages={pages}: {run.seconds:.2f}s for {total} records, "
+                f"  {name} pages {spec}: {run.seconds:.2f}s for {total} records, "
                 f"peak RSS {run.max_rss_mb:.0f} MiB"
             )
             points.append(
                 {
-                    "max_pages": pages,
+                    "fraction": fraction,
+                    "max_pages": spec,
                     "records": total,
                     "rows": rows,
                     "seconds": run.seconds,
