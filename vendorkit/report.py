@@ -87,8 +87,8 @@ class ReportInputs:
         """Load every table the report needs from the store (no fetching).
 
         Raises:
-            StoreError: the store cannot be read.
-            ValidationError: the store is empty (run ``vendorkit sync`` first).
+            StoreError: the store cannot be read, or an endpoint was never synced (run
+                ``vendorkit sync`` first: the report never fetches).
 
         Example:
             >>> import vendorkit as vk  # doctest: +SKIP
@@ -97,6 +97,14 @@ class ReportInputs:
         """
         import vendorkit as vk
 
+        status = vk.status(settings=settings)
+        never = status.filter(pl.col("last_sync_at").is_null())["endpoint"].to_list()
+        if never:
+            raise errors.StoreError(
+                f"the store {Path(settings.db_path).name} has never synced "
+                f"{', '.join(never)}: run `vendorkit sync` (or `vendorkit demo`) before "
+                "`vendorkit report`; the report reads the store and never fetches"
+            )
         inputs = cls(
             inventory=vk.load_inventory(settings=settings),
             orders=vk.load_orders(settings=settings),
@@ -105,18 +113,13 @@ class ReportInputs:
             shipment_lines=vk.load_shipment_lines(settings=settings),
             rejects=vk.load_rejects(settings=settings),
             sync_log=vk.load_sync_log(settings=settings),
-            status=vk.status(settings=settings),
+            status=status,
             source=settings.source,
             store_name=Path(settings.db_path).name,
         )
         source = _source_from_log(inputs.sync_log)
         if source is not None and source != inputs.source:
             inputs = _replace(inputs, source=source)
-        if inputs.inventory.is_empty() and inputs.orders.is_empty():
-            raise errors.StoreError(
-                f"the store {Path(settings.db_path).name} holds no inventory and no orders: "
-                "run `vendorkit sync` (or `vendorkit demo`) before `vendorkit report`"
-            )
         return inputs
 
 
