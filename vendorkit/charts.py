@@ -250,15 +250,35 @@ def stock_by_warehouse_chart(
     )
 
 
-def _family_expr(family_chars: int | None, separator: str) -> pl.Expr:
+def _family_rule(
+    parts: pl.Series, family_chars: int | None, separator: str, max_families: int
+) -> tuple[pl.Expr, str]:
+    """The part-family expression and its one-line description.
+
+    Part numbers containing ``separator`` use the part before it. The others use their
+    first ``family_chars`` characters; by default the longest prefix (4 down to 1
+    characters) that gives at most ``max_families`` families.
+    """
     part = pl.col("part_number").cast(pl.String)
-    if family_chars is not None:
-        return part.str.slice(0, family_chars)
-    return (
-        pl.when(part.str.contains(separator, literal=True))
+    has_sep = part.str.contains(separator, literal=True) if separator else pl.lit(False)
+    plain = parts.filter(~parts.str.contains(separator, literal=True)) if separator else parts
+    k = family_chars
+    if k is None:
+        k = 1
+        for length in (4, 3, 2):
+            if plain.str.slice(0, length).n_unique() <= max_families:
+                k = length
+                break
+    expr = (
+        pl.when(has_sep)
         .then(part.str.split(separator).list.first())
-        .otherwise(part.str.slice(0, 3))
+        .otherwise(part.str.slice(0, k))
     )
+    chars = f"first {k} characters" if k > 1 else "first character"
+    chars += " of the part number"
+    if separator and plain.len() < parts.len():
+        return expr, f"family = part number up to '{separator}' (else its {chars})"
+    return expr, f"family = {chars}"
 
 
 def stock_heatmap(
@@ -274,9 +294,10 @@ def stock_heatmap(
 
     Takes ``stock_by_warehouse(inventory, matrix=True)`` (one column per warehouse) or an
     inventory frame (``part_number, warehouse_id, quantity_on_hand``). A part family is the
-    part number up to the first ``separator`` (or its first 3 characters when it has none),
-    or its first ``family_chars`` characters when given. The ``max_families`` families with
-    the most units are shown, the rest summed as ``other``.
+    part number up to the first ``separator``; part numbers without one use their first
+    ``family_chars`` characters (default: the longest prefix of 4 down to 1 characters giving
+    at most ``max_families`` families). Beyond ``max_families`` the families with the most
+    units are shown and the rest summed as ``other`` (last row).
 
     Example:
         >>> m = pl.DataFrame({"part_number": ["AB-1", "AB-2", "CD-1"], "10": [1, 2, None], "20": [0, 5, 3]})
@@ -295,9 +316,12 @@ def stock_heatmap(
             variable_name="warehouse_id",
             value_name="quantity_on_hand",
         )
+    long = long.drop_nulls("quantity_on_hand")
+    family, rule = _family_rule(
+        long["part_number"].cast(pl.String).unique(), family_chars, separator, max_families
+    )
     data = (
-        long.drop_nulls("quantity_on_hand")
-        .with_columns(_family_expr(family_chars, separator).alias("family"))
+        long.with_columns(family.alias("family"))
         .group_by("family", "warehouse_id")
         .agg(pl.col("quantity_on_hand").sum().alias("units_on_hand"), pl.len().alias("parts"))
     )
@@ -305,11 +329,12 @@ def stock_heatmap(
     data = (
         data.group_by("family", "warehouse_id")
         .agg(pl.col("units_on_hand").sum(), pl.col("parts").sum())
-        .sort("family", "warehouse_id")
+        .sort(pl.col("family") == "other", "family", "warehouse_id")
     )
+    families = data["family"].unique(maintain_order=True).to_list()
     title = _title(
         "Stock by part family and warehouse",
-        "cell = sum of quantity_on_hand over the family's parts",
+        f"cell = sum of quantity_on_hand; {rule}",
         source,
         as_of,
     )
@@ -318,7 +343,7 @@ def stock_heatmap(
         .mark_rect()
         .encode(
             x=alt.X("warehouse_id:N", title="warehouse"),
-            y=alt.Y("family:N", title="part family", sort="ascending"),
+            y=alt.Y("family:N", title="part family", sort=families),
             color=alt.Color("units_on_hand:Q", title="units", scale=alt.Scale(scheme="blues")),
             tooltip=[
                 "family:N",
@@ -383,17 +408,18 @@ def days_of_supply_chart(
     threshold_days: float | None = 14.0,
     source: str | None = None,
     as_of: datetime | None = None,
-) -> alt.Chart | alt.LayerChart:
+) -> alt.LayerChart:
     """The ``top`` parts with the fewest days of supply, as bars (from :func:`days_of_supply`).
 
-    Parts without demand (null days of supply) are not shown. With ``threshold_days`` a rule
+    Parts without demand (null days of supply) are not shown. Each bar is labelled with its
+    value (a 0-day bar is still visible as "0.0"). With ``threshold_days`` a dashed rule
     marks the threshold and bars below it are coloured.
 
     Example:
         >>> s = pl.DataFrame({"part_number": ["A", "B"], "days_of_supply": [3.0, 40.0],
         ...                   "below_threshold": [True, False]})
         >>> [layer["mark"]["type"] for layer in days_of_supply_chart(s).to_dict()["layer"]]
-        ['bar', 'rule']
+        ['bar', 'text', 'rule']
     """
     df = _df(supply)
     _need(df, "days_of_supply_chart", "days_of_supply", "part_number", "days_of_supply")
@@ -416,14 +442,18 @@ def days_of_supply_chart(
             ).alias("below_threshold"),
         )
     )
+    below = ""
+    if threshold_days is not None:
+        n_below = int((df["days_of_supply"] < threshold_days).sum())
+        below = f"; {n_below:,} of {df.height:,} below {threshold_days:g} days"
     title = _title(
         f"Lowest days of supply (top {top})",
-        "days of supply = on hand / average daily units ordered in the window",
+        f"days of supply = on hand / average daily units ordered in the window{below}",
         source,
         as_of,
     )
     bars = (
-        _chart(data, None if threshold_days is not None else title)
+        _chart(data, None)
         .mark_bar()
         .encode(
             x=alt.X("days_of_supply:Q", title="days of supply"),
@@ -436,14 +466,23 @@ def days_of_supply_chart(
             tooltip=["item:N", alt.Tooltip("days_of_supply:Q", format=".1f")],
         )
     )
-    if threshold_days is None:
-        return bars
-    rule = (
-        alt.Chart(pl.DataFrame({"threshold_days": [float(threshold_days)]}))
-        .mark_rule(strokeDash=[4, 3], color="#333333")
-        .encode(x="threshold_days:Q")
+    labels = (
+        _chart(data, None)
+        .mark_text(align="left", dx=3, fontSize=10, color="#333333")
+        .encode(
+            x="days_of_supply:Q",
+            y=alt.Y("item:N", sort="x"),
+            text=alt.Text("days_of_supply:Q", format=".1f"),
+        )
     )
-    return alt.LayerChart(layer=[bars, rule], title=title)
+    layers: list[Any] = [bars, labels]
+    if threshold_days is not None:
+        layers.append(
+            alt.Chart(pl.DataFrame({"threshold_days": [float(threshold_days)]}))
+            .mark_rule(strokeDash=[4, 3], color="#333333")
+            .encode(x="threshold_days:Q")
+        )
+    return alt.LayerChart(layer=layers, title=title)
 
 
 # --------------------------------------------------------------------------- orders
@@ -466,7 +505,8 @@ def fill_rate_chart(
     """The three fill rates by period as lines (from :func:`order_fill_rates` with ``period``).
 
     Without a ``period`` column the rates are drawn as grouped bars per group (the ``by``
-    column), or as three bars overall. ``as_of`` defaults to the start of the last period.
+    column), or as three bars overall. The subtitle shows ``as_of`` when given (the period
+    starts say nothing about when the data was taken).
 
     Example:
         >>> from datetime import datetime, UTC
@@ -483,21 +523,22 @@ def fill_rate_chart(
         df = _top_with_other_rates(df, group)
     long = df.unpivot(index=index, on=list(_RATES), variable_name="metric", value_name="rate")
     long = long.with_columns(pl.col("metric").replace_strict(dict(_RATES)))
-    as_of = as_of or _max_time(df, "period")
     title = _title(
         "Are we filling orders?",
         "unit = shipped (capped) / ordered units; line, order = share shipped in full",
         source,
         as_of,
     )
-    y = alt.Y("rate:Q", title="fill rate", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False))
+    y = alt.Y("rate:Q", title="fill rate", axis=alt.Axis(format="%"))
     tooltip: list[Any] = [*[f"{c}:N" if c != "period" else "period:T" for c in index], "metric:N"]
     tooltip.append(alt.Tooltip("rate:Q", format=".1%"))
     metric_color = alt.Color("metric:N", title=None, sort=list(_RATES.values()))
     if "period" in index:
         encoding: dict[str, Any] = {
             "x": alt.X("period:T", title="order period"),
-            "y": y,
+            "y": alt.Y(
+                "rate:Q", title="fill rate", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)
+            ),
             "color": metric_color,
             "tooltip": tooltip,
         }
@@ -510,7 +551,7 @@ def fill_rate_chart(
             .mark_bar()
             .encode(
                 x=alt.X(f"{group}:N", title=group.replace("_", " ")),
-                xOffset="metric:N",
+                xOffset=alt.XOffset("metric:N", sort=list(_RATES.values())),
                 y=y,
                 color=metric_color,
                 tooltip=tooltip,
@@ -766,7 +807,7 @@ def lag_distribution_chart(
     base = _chart(data, None).encode(**encoding)
     whiskers = base.mark_rule().encode(x=alt.X("p5:Q", title="days"), x2="p95:Q")
     box = base.mark_bar(size=10).encode(x="p25:Q", x2="p75:Q")
-    median = base.mark_tick(color="black", thickness=2, size=10).encode(x="p50:Q")
+    median = base.mark_tick(color="white", thickness=2, size=10).encode(x="p50:Q")
     return alt.LayerChart(layer=[whiskers, box, median], title=title)
 
 

@@ -107,6 +107,22 @@ def test_stock_heatmap_families_from_matrix_and_inventory() -> None:
         assert cells == {("AB", "10"): 3, ("AB", "20"): 5, ("CD", "20"): 3}  # 1+2, 5, 3
 
 
+def test_stock_heatmap_picks_a_prefix_length_for_plain_part_numbers() -> None:
+    parts = [f"{a}{b}{i}" for a in "ABCDEFGHIJ" for b in "KLMNOPQRST" for i in range(5)]
+    inv = pl.DataFrame(
+        {"part_number": parts, "warehouse_id": ["10"] * 500, "quantity_on_hand": [1] * 500}
+    )
+    # 4 or 3 characters: 500 families; 2: 100 families; 1: 10 families <= 40
+    spec = charts.stock_heatmap(inv, max_families=40).to_dict()
+    rows = _data(spec)
+    assert sorted(r["family"] for r in rows) == list("ABCDEFGHIJ")
+    assert {r["units_on_hand"] for r in rows} == {50}  # 10 x 5 parts of 1 unit each
+    assert "family = first character of the part number" in _subtitle(spec)
+    spec2 = charts.stock_heatmap(inv, family_chars=2, max_families=200).to_dict()
+    assert len(_data(spec2)) == 100
+    assert "first 2 characters" in _subtitle(spec2)
+
+
 def test_stock_heatmap_caps_families() -> None:
     n = 3000
     inv = pl.DataFrame(
@@ -119,6 +135,9 @@ def test_stock_heatmap_caps_families() -> None:
     spec = charts.stock_heatmap(inv, max_families=5).to_dict()
     rows = _data(spec)
     assert len(rows) == 6  # the 5 largest families + "other"
+    assert rows[-1]["family"] == "other"
+    assert spec["encoding"]["y"]["sort"][-1] == "other"
+    assert "part number up to '-'" in _subtitle(spec)
     assert sum(r["units_on_hand"] for r in rows) == n * (n - 1) // 2  # nothing lost
 
 
@@ -161,10 +180,12 @@ def test_days_of_supply_chart() -> None:
         }
     )
     spec = charts.days_of_supply_chart(supply, top=2, threshold_days=14).to_dict()
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "rule"]
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "text", "rule"]
     assert [r["item"] for r in _data(spec, 0)] == ["A", "D"]  # the 2 lowest, nulls dropped
-    assert _data(spec, 1) == [{"threshold_days": 14.0}]
+    assert spec["layer"][1]["encoding"]["text"]["field"] == "days_of_supply"
+    assert _data(spec, 2) == [{"threshold_days": 14.0}]
     assert spec["title"]["text"] == "Lowest days of supply (top 2)"
+    assert "2 of 4 below 14 days" in _subtitle(spec)  # A (3) and D (10); C has no demand
 
 
 # --------------------------------------------------------------------------- orders
@@ -188,8 +209,10 @@ def test_fill_rate_chart_by_period() -> None:
     rows = _data(spec)
     assert len(rows) == 6  # 2 periods x 3 rates
     assert {r["metric"] for r in rows} == {"unit fill rate", "line fill rate", "order fill rate"}
-    assert "as of 2026-02-01 00:00 UTC" in _subtitle(spec)
+    assert "as of" not in _subtitle(spec)  # period starts are not an as-of time
     assert "shipped (capped) / ordered" in _subtitle(spec)
+    with_as_of = charts.fill_rate_chart(rates, source="sandbox", as_of=AS_OF).to_dict()
+    assert _subtitle(with_as_of).startswith("sandbox data · " + AS_OF_TEXT)
 
 
 def test_fill_rate_chart_by_group_and_overall() -> None:
