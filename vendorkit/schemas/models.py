@@ -376,12 +376,58 @@ def data_dictionary_markdown() -> str:
             "|---|---|---|---|---|",
         ]
         for row in dd.filter(pl.col("table") == table).iter_rows(named=True):
-            out.append(
-                f"| {row['column']} | {row['dtype']} | {'yes' if row['nullable'] else 'no'} "
-                f"| {row['source_field']} | {row['meaning']} |"
-            )
+            cells = [
+                row["column"],
+                row["dtype"],
+                "yes" if row["nullable"] else "no",
+                row["source_field"],
+                row["meaning"],
+            ]
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         out.append("")
+    out += _RULES.strip().splitlines()
+    out.append("")
     return "\n".join(out)
+
+
+_RULES = """
+## How values are coerced or quarantined
+
+`vendorkit.schemas.normalise()` reads every field as text and applies these rules.
+
+Coerced (loaded):
+
+- numbers sent as strings or numbers (`"12"`, `12`) and whole numbers in another form
+  (`"12.0"`, `"1e2"`) -> Int64; prices -> Float64;
+- ids sent as a number or a string (`20`, `"20"`) -> text; surrounding spaces are trimmed;
+- timestamps with `Z`, an offset (`-07:00`, `+0530`), fractional seconds, a space instead of
+  `T`, no zone (read as UTC) or a date only (midnight UTC) -> UTC;
+- status spellings (`Shipped`, `IM::SHIPPED`, `im::order_shipped`, `On Hold`, `Canceled`,
+  ...) -> the canonical status; an unrecognised spelling becomes `UNKNOWN` and is counted
+  in `unknown_status`, never rejected;
+- an optional field that is absent, null or empty -> null; an order line without
+  `lineNumber` gets its 1-based position.
+
+The sync report's `coerced` counts loaded records where the text itself needed repair
+(a timestamp not in UTC, without a zone or date only; a non-canonical status spelling; a
+whole number written `12.0`; padding). A number sent as a string and an id sent as a number
+read alike once the page is parsed as text, so those two quirks are fixed but not counted.
+
+Quarantined (the whole record goes to `rejects`, one row per failing field, with the
+record's JSON as served; an order or shipment with one bad line is rejected whole):
+
+- a missing key or required field: `partNumber`, `warehouse`, `quantity` (inventory);
+  `orderId`, `resellerId`, `status`, `lines[i].partNumber`, `lines[i].quantity` (orders);
+  `id`, `orderId`, `status`, `lines[i].partNumber`, `lines[i].quantity` (shipments);
+- a value that is present but unreadable: a quantity that is not a whole number, a price
+  that is not a finite number, a timestamp that is not ISO 8601;
+- a value the pandera model refuses: negative quantities or prices, a line number below 1,
+  the same line number twice in one order.
+
+Duplicates of a key within one sync are not rejected: the latest `lastUpdated` /
+`updatedAt` wins (ties: the later page, then the later position) and the others are
+counted in `deduplicated`. Every fetched record is loaded, rejected or deduplicated.
+"""
 
 
 def write_data_dictionary(path: str | Path = "docs/data-dictionary.md") -> Path:

@@ -80,8 +80,10 @@ class BatchCounts:
         loaded: records in the batch's parent table after dedup and validation.
         rejected: records quarantined (each once, however many fields failed).
         deduplicated: valid records dropped because a later version of the same key won.
-        coerced: loaded records where at least one value needed a quirk fixed (offset
-            timestamp, non-canonical status spelling, number in a non-integer form, padding).
+        coerced: loaded records where at least one value's text needed repair (timestamp
+            not in UTC / without zone / date only, non-canonical status spelling, whole
+            number written ``12.0``, padding). A number sent as a string and an id sent as a
+            number read alike in the all-String wire frame: fixed, but not counted.
         unknown_status: loaded records whose status spelling maps to ``UNKNOWN``.
     """
 
