@@ -1252,8 +1252,10 @@ def order_lead_times(
 
     * ``first_ship_date``: earliest ``ship_date`` of its (not cancelled) shipments;
     * ``complete_ship_date``: the ``ship_date`` of the shipment after which every line had
-      shipped at least its ordered quantity (lines matched as in :func:`order_fill_rates`;
-      shipments ordered by ship date); null while any line is short;
+      shipped at least its ordered quantity (shipments taken by ship date; a shipment line
+      ships the order line of its ``line_number``; when some of an order's shipment lines
+      for a part carry no line number, that part's lines are filled as one pool: the sum
+      shipped against the sum ordered); null while any line is short;
     * ``days_to_first_shipment`` / ``days_to_complete``: those minus ``order_date``, in days;
     * ``shipments``: number of (not cancelled, dated) shipments of the order.
 
@@ -1305,40 +1307,37 @@ def order_lead_times(
     # A matching key per requirement: (order, line) when shipment lines carry line numbers,
     # else (order, part) with the part's ordered quantity summed over the order's lines.
     sl = slines.join(dated, on="shipment_id", how="inner")
-    numbered = sl.filter(pl.col("line_number").is_not_null()).select(
+    # A part of an order shipped (even partly) without line numbers is matched as one pool:
+    # all its shipment lines against the sum ordered on its lines. Everything else is
+    # matched line by line.
+    pooled_parts = (
+        sl.filter(pl.col("line_number").is_null()).select("order_id", "part_number").unique()
+    )
+    keys = ["order_id", "part_number"]
+    numbered = sl.join(pooled_parts, on=keys, how="anti").select(
         "order_id",
         pl.col("line_number").cast(pl.String).alias("__key"),
         "ship_date",
         "quantity",
     )
-    by_part = sl.filter(pl.col("line_number").is_null()).select(
+    by_part = sl.join(pooled_parts, on=keys, how="semi").select(
         "order_id", pl.col("part_number").alias("__key"), "ship_date", "quantity"
     )
-    parts_unnumbered = by_part.select("order_id", "__key").unique()
     req_line = lines.select(
         "order_id",
         pl.col("line_number").cast(pl.String).alias("__key"),
         "part_number",
         "quantity_ordered",
     )
-    # lines whose part is shipped without line numbers are matched per part
     req_part = (
-        req_line.join(
-            parts_unnumbered,
-            left_on=["order_id", "part_number"],
-            right_on=["order_id", "__key"],
-            how="semi",
-        )
-        .group_by("order_id", "part_number")
+        req_line.join(pooled_parts, on=keys, how="semi")
+        .group_by(keys)
         .agg(pl.col("quantity_ordered").sum())
         .rename({"part_number": "__key"})
     )
-    req_num = req_line.join(
-        parts_unnumbered,
-        left_on=["order_id", "part_number"],
-        right_on=["order_id", "__key"],
-        how="anti",
-    ).select("order_id", "__key", "quantity_ordered")
+    req_num = req_line.join(pooled_parts, on=keys, how="anti").select(
+        "order_id", "__key", "quantity_ordered"
+    )
     reqs = pl.concat(
         [
             req_num.with_columns(pl.lit("n").alias("__kind")),

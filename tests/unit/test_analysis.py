@@ -555,6 +555,21 @@ def test_order_lead_times() -> None:
     assert out2["days_to_complete"].to_list() == [2.0, 2.0]
 
 
+def test_order_lead_times_pools_a_part_shipped_partly_without_line_numbers() -> None:
+    orders = f.orders(("o1", "r1", "SHIPPED", day(1)))
+    lines = f.order_lines(("o1", 1, "A", 4), ("o1", 2, "A", 4))
+    ships = f.shipments(
+        ("s1", "o1", "UPS", "SHIPPED", day(2), None, None),
+        ("s2", "o1", "UPS", "SHIPPED", day(3), None, None),
+    )
+    slines = f.shipment_lines(("s1", "o1", 1, "A", 4), ("s2", "o1", None, "A", 4))
+    out = analysis.order_lead_times(orders, ships, lines, slines)
+    # pooled: 8 of part A ordered; 4 shipped Jan 2, 8 by Jan 3 -> complete after 2 days
+    assert out.select("days_to_first_shipment", "days_to_complete").row(0) == (1.0, 2.0)
+    # the fill rate agrees that the order is complete
+    assert analysis.order_fill_rates(orders, lines, slines)["order_fill_rate"][0] == 1.0
+
+
 # --------------------------------------------------------------------------- carriers
 
 
