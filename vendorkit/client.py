@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import polars as pl
@@ -685,6 +685,7 @@ class VendorClient:
         params: dict[str, str | int] = {"pageNumber": number, "pageSize": size}
         if since:
             params["updatedSince"] = since
+        target = f"{url}?{urlencode(params)}"  # built once; cheaper than httpx's params merge
         pacer = self.pacer(ep.name)
         max_retries = self.settings.max_retries
         attempt = 0  # retries spent
@@ -714,11 +715,11 @@ class VendorClient:
             with self._count_lock:
                 self._requests_made += 1
             try:
-                response = self._http.get(url, params=params, headers=headers)
+                response = self._http.get(target, headers=headers)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 pacer.release(None)
                 reason = type(exc).__name__
-                self._log(url, params, None, correlation_id, started, reason)
+                self._log(target, None, correlation_id, started, reason)
                 if attempt >= max_retries:
                     raise TransportError(
                         f"GET {ep.path} page {number} failed with {reason} after "
@@ -737,7 +738,7 @@ class VendorClient:
                 ) from exc
             pacer.release(response.headers)
             status = response.status_code
-            self._log(url, params, status, correlation_id, started, None)
+            self._log(target, status, correlation_id, started, None)
 
             if status == 200:
                 body = response.content
@@ -898,19 +899,16 @@ class VendorClient:
 
     @staticmethod
     def _log(
-        url: str,
-        params: Mapping[str, Any],
+        target: str,
         status: int | None,
         correlation_id: str,
         started: float,
         failure: str | None,
     ) -> None:
         if logger.isEnabledFor(logging.DEBUG):
-            query = "&".join(f"{k}={v}" for k, v in params.items())
             logger.debug(
-                "GET %s?%s -> %s correlation_id=%s %.3fs",
-                url,
-                query,
+                "GET %s -> %s correlation_id=%s %.3fs",
+                target,
                 status if status is not None else failure,
                 correlation_id,
                 time.perf_counter() - started,
