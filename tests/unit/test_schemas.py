@@ -962,3 +962,13 @@ def test_negative_quantities_are_rejected_by_the_pandera_model_inside_normalise(
     lenient = normalise("inventory", raw, sync_id="s")
     assert lenient.counts.rejected == 0
     assert lenient.tables["inventory"]["quantity_on_hand"].to_list() == [-4]
+
+
+def test_rejects_frame_satisfies_the_rejects_model():
+    batch = run(
+        "shipments",
+        [shipment(None), shipment("S2", status=None, lines=[{"partNumber": "A", "quantity": "x"}])],
+    )
+    TABLE_SCHEMAS["rejects"].validate(batch.rejects, lazy=True)
+    assert batch.rejects["record_key"].to_list() == [None, "S2", "S2"]
+    assert sorted(batch.rejects["field"].to_list()) == ["id", "lines[0].quantity", "status"]
