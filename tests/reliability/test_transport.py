@@ -104,7 +104,20 @@ def test_client_verifies_tls() -> None:
         context = _verify_mode(client._http)
         assert context.verify_mode == ssl.CERT_REQUIRED
         assert context.check_hostname is True
-        assert client._http._trust_env is False  # no proxy / CA override from the environment
+
+
+def test_environment_cannot_switch_tls_verification_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Variables that weaken TLS for other tools leave vendorkit's verification on."""
+    client_mod = pytest.importorskip("vendorkit.client")
+    monkeypatch.setenv("PYTHONHTTPSVERIFY", "0")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
+    monkeypatch.setenv("HTTPX_SSL_VERIFY", "false")
+    settings = Settings(client_id="id", client_secret=SECRET)
+    with client_mod.VendorClient(settings) as client:
+        context = _verify_mode(client._http)
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.check_hostname is True
 
 
 def _tls_offenders(source: str, name: str) -> list[str]:
