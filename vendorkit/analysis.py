@@ -545,6 +545,10 @@ def days_of_supply(
         as_of: end of the demand window.
         include_cancelled: count cancelled orders as demand.
 
+    Returns:
+        ``part_number``, [``warehouse_id``], ``quantity_on_hand``, ``units_ordered``,
+        ``avg_daily_demand``, ``days_of_supply``, ``below_threshold``.
+
     Example:
         >>> from datetime import datetime, UTC
         >>> inv = pl.DataFrame({"part_number": ["A"], "warehouse_id": ["10"], "quantity_on_hand": [56]})
@@ -971,6 +975,18 @@ def reseller_concentration(
     largest ``ceil(top_fraction × resellers)``), ``top_n``, ``top_fraction_resellers``, and
     ``hhi`` (Herfindahl-Hirschman index: sum of squared unit shares, 0..1).
 
+    Args:
+        orders: ``orders`` typed table.
+        order_lines: ``order_lines`` typed table.
+        include_cancelled: count cancelled orders.
+        top_n: size of the "top N" group in the summary.
+        top_fraction: size of the "top share of resellers" group in the summary.
+        summary: return the one-row summary instead of the per-reseller table.
+
+    Returns:
+        Per reseller (by rank): ``reseller_id``, [``reseller_name``], ``orders``, ``units``,
+        ``rank``, ``units_share``, ``cumulative_units_share``, ``reseller_share_cumulative``.
+
     Example:
         >>> orders = pl.DataFrame({"order_id": ["o1", "o2"], "reseller_id": ["r1", "r2"],
         ...                        "status": ["OPEN", "OPEN"]})
@@ -1096,6 +1112,18 @@ def shipment_lag_detail(
     ``include_cancelled``); shipments whose order is not in ``orders``. Negative lags (ship
     date before order date) are kept: they show a data problem, not a fast shipment.
 
+    Args:
+        orders: ``orders`` typed table (needs ``order_date``).
+        shipments: ``shipments`` typed table (needs ``ship_date``).
+        promise_days: promised days from order to delivery (adds ``due_at``, ``on_time``).
+        as_of: reference time for undelivered shipments (default: latest timestamp in data).
+        include_cancelled: keep shipments of cancelled orders.
+
+    Returns:
+        One row per shipment (by ``shipment_id``): ids, ``reseller_id``, ``carrier``,
+        ``warehouse_id``, ``status``, the four dates, ``order_to_ship_days``,
+        ``transit_days`` [, ``due_at``, ``on_time``].
+
     Raises:
         MissingFieldError: when shipments carry no ``ship_date`` (seed-only) or orders no
             ``order_date``.
@@ -1192,6 +1220,9 @@ def shipment_lag(
         as_of: reference time for undelivered shipments (default: latest timestamp in data).
         include_cancelled: keep shipments of cancelled orders.
 
+    Returns:
+        One row per group (one row overall without ``by``), sorted by the group columns.
+
     Example:
         >>> from datetime import datetime, UTC
         >>> orders = pl.DataFrame({"order_id": ["o1"], "reseller_id": ["r1"], "status": ["SHIPPED"],
@@ -1261,6 +1292,17 @@ def order_lead_times(
 
     Excluded: cancelled orders (unless ``include_cancelled``); cancelled and undated
     shipments (shipment lines without a dated shipment do not count).
+
+    Args:
+        orders: ``orders`` typed table (needs ``order_date``).
+        shipments: ``shipments`` typed table (needs ``ship_date``).
+        order_lines: ``order_lines`` typed table.
+        shipment_lines: ``shipment_lines`` typed table.
+        include_cancelled: keep cancelled orders.
+
+    Returns:
+        ``order_id, reseller_id, order_date, shipments, first_ship_date,
+        complete_ship_date, days_to_first_shipment, days_to_complete``, by ``order_id``.
 
     Example:
         >>> from datetime import datetime, UTC
@@ -1437,6 +1479,17 @@ def carrier_performance(
     Seed-only shipments (no dates) give counts and ``share_in_transit`` with null transit and
     on-time columns rather than an error. ``as_of`` defaults to the latest timestamp in data.
 
+    Args:
+        orders: ``orders`` typed table.
+        shipments: ``shipments`` typed table.
+        as_of: reference time (default: latest timestamp in the data).
+        promise_days: fallback promise when a shipment has no estimated delivery date.
+        include_cancelled: keep shipments of cancelled orders.
+
+    Returns:
+        ``carrier, shipments, delivered, in_transit, transit_days_p50, transit_days_p90,
+        on_time, late, share_in_transit, on_time_share``, by carrier (null carrier last).
+
     Example:
         >>> from datetime import datetime, UTC
         >>> d = lambda day: datetime(2026, 1, day, tzinfo=UTC)
@@ -1526,6 +1579,16 @@ def late_shipments(
     ``days_late`` = (``as_of`` - ``estimated_delivery_date``) in days. Worst (most days
     late) first, then by ``shipment_id``. Shipments of cancelled orders are excluded unless
     ``include_cancelled``. ``as_of`` defaults to the latest timestamp in the data.
+
+    Args:
+        orders: ``orders`` typed table (for reseller and order date).
+        shipments: ``shipments`` typed table (needs ``estimated_delivery_date``).
+        as_of: reference time (default: latest timestamp in the data).
+        include_cancelled: keep shipments of cancelled orders.
+
+    Returns:
+        ``shipment_id, order_id, reseller_id, reseller_name, carrier, tracking_number,
+        warehouse_id, status, order_date, ship_date, estimated_delivery_date, days_late``.
 
     Raises:
         MissingFieldError: when shipments carry no ``estimated_delivery_date``.
