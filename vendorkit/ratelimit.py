@@ -286,6 +286,8 @@ class Pacer:
         if limit is not None:
             self._limit = limit
         reset_at = now + until_reset
+        if self._reset_at is not None and reset_at < self._reset_at - 0.5:
+            return  # a late answer from the previous window says nothing about this one
         if self._reset_at is None or reset_at > self._reset_at + 0.5 or self._remaining is None:
             # a new window: calls still in flight may count against it
             self._reset_at = reset_at

@@ -420,3 +420,14 @@ def test_endpoints_are_paced_independently() -> None:
     waits = [e for e in events if e.kind == "wait"]
     assert [(e.endpoint, e.reason) for e in waits] == [("orders", "429 rate limited")]
     assert waits[0].waiting_s == pytest.approx(0.6, abs=0.01)
+
+
+def test_pacer_ignores_a_late_answer_from_the_previous_window() -> None:
+    clock = FakeClock(start=T)
+    pacer = Pacer("inventory", clock=clock.time, sleep=clock.sleep)
+    pacer.acquire()
+    pacer.release(limited_headers(50, T + 60))  # the new window: 50 left
+    pacer.acquire()
+    pacer.release(limited_headers(0, T))  # straggler from the window that just ended
+    pacer.set_demand(5)
+    assert [pacer.acquire() for _ in range(5)] == [0.0] * 5
