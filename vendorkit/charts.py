@@ -7,6 +7,18 @@ no ``MaxRowsError``. Every chart's title is the question, its one-line subtitle 
 the data comes from (``sandbox data`` / ``Vendor API data``), the as-of time and the metric's
 definition.
 
+Arguments shared by every chart function:
+
+* the helper's output frame (``DataFrame`` or ``LazyFrame``), first and positional;
+* ``source``: ``"sandbox"`` (subtitle says ``sandbox data``), ``"api"`` (``Vendor API
+  data``) or ``None`` (not said);
+* ``as_of``: the time the data describes, shown as ``as of YYYY-MM-DD HH:MM UTC``
+  (``inventory_trend_chart`` defaults it to the latest snapshot; the others show it only
+  when given).
+
+A frame missing a column the chart needs raises :class:`vendorkit.errors.MissingFieldError`
+naming the helper whose output it expects.
+
 The ``vendorkit`` theme is registered on import and enabled on first use (the first chart
 built switches Altair's active theme to ``vendorkit`` **only** if it is still Altair's
 ``default``; a theme you enabled yourself is left alone). :func:`use_theme` enables it
