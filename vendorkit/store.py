@@ -244,7 +244,7 @@ def _inventory_view_ddl() -> str:
 
 SCHEMA_VERSION = "1"
 #: DuckDB memory limit of a write connection (keeps a 1M-row sync's peak RSS bounded).
-WRITE_MEMORY_LIMIT = "384MB"
+WRITE_MEMORY_LIMIT = "256MB"
 
 
 def typed_empty(table: str) -> pl.DataFrame:
@@ -662,7 +662,7 @@ class Store:
         if frame.height == 0:
             return 0
         view = f"_vk_in_{table}"
-        con.register(view, _for_duckdb(frame).to_arrow())
+        con.register(view, _for_duckdb(frame).to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
             extra = "".join(f", ? AS {_q(k)}" for k in constants)
             con.execute(
@@ -706,7 +706,12 @@ class Store:
         lines = tables.get(child, typed_empty(child))
         key = TABLE_KEYS[header][0]
         view = "_vk_new_header"
-        con.register(view, _for_duckdb(head.select(key, "status", "status_raw")).to_arrow())
+        con.register(
+            view,
+            _for_duckdb(head.select(key, "status", "status_raw")).to_arrow(
+                compat_level=pl.CompatLevel.newest()
+            ),
+        )
         try:
             if status_history:
                 hist, hkey = _STATUS_HISTORY[endpoint]
@@ -745,7 +750,7 @@ class Store:
         row = _first(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM inventory_snapshots"))
         seq = row[0] if row else 1
         view = "_vk_new_inventory"
-        con.register(view, frame.select(cols).to_arrow())
+        con.register(view, frame.select(cols).to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
             con.execute(
                 f"INSERT INTO inventory_history (sync_id, snapshot_at, {collist}) "

@@ -28,6 +28,7 @@ import dataclasses
 import html
 import json
 import secrets
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -314,8 +315,10 @@ class _Chunker:
     def add(self, page: Any) -> None:
         self.pending.append(page)
         self.pending_records += page.records.height
-        if self.pending_records >= self.chunk_records:
-            self.flush()
+        if self.pending_records >= self.chunk_records and (
+            getattr(self.normalise, "ready", True) or self.pending_records >= 3 * self.chunk_records
+        ):
+            self.flush()  # (while schemas are still importing, keep fetching a little)
 
     def flush(self) -> None:
         self.batches.append(self.normalise(self.endpoint, self.pending, sync_id=self.sync_id))
@@ -347,8 +350,11 @@ def _combine(endpoint: str, batches: list[Any]) -> _Combined:
     batches.clear()  # the parts are all that is needed from here on
     heads = pl.concat([t[header] for t in parts], how="vertical", rechunk=False)
     tables: dict[str, pl.DataFrame] = {}
-    # cheap test first: one UInt64 per key (a collision only costs the exact path below)
-    maybe_dup = heads.select(pl.struct(key).hash().is_duplicated().any()).item()
+    # cheap test first: one UInt64 per key, sorted, neighbours compared (no hash table);
+    # a hash collision only costs the exact path below
+    hashed = heads.select(pl.struct(key).hash().sort().alias("h"))["h"]
+    maybe_dup = bool((hashed.slice(1) == hashed.slice(0, hashed.len() - 1)).any())
+    del hashed
     if not maybe_dup:
         tables[header] = heads
         if len(names) > 1:
@@ -504,10 +510,45 @@ def _client_requests(client: Any) -> int | None:
 # -- normalising ------------------------------------------------------------------------
 
 
-def _default_normaliser() -> Normaliser:
-    from vendorkit.schemas import normalise  # pandera is heavy: import only when syncing
+class _BackgroundNormaliser:
+    """``vendorkit.schemas.normalise``, imported in a background thread.
 
-    return normalise
+    pandera (and what it pulls in) takes seconds to import; ``import vendorkit`` stays light
+    by not importing it, and a sync starts fetching while the import runs. The first call
+    waits for the import (and re-raises its error, if any).
+    """
+
+    def __init__(self) -> None:
+        self._fn: Normaliser | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._load, name="vendorkit-import-schemas", daemon=True
+        )
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            from vendorkit.schemas import normalise
+
+            self._fn = normalise
+        except BaseException as exc:  # handed to the caller on first use, not swallowed
+            self._error = exc
+
+    @property
+    def ready(self) -> bool:
+        """True once the import finished (calls will not wait)."""
+        return not self._thread.is_alive()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._fn is not None
+        return self._fn(*args, **kwargs)
+
+
+def _default_normaliser() -> Normaliser:
+    return _BackgroundNormaliser()
 
 
 def _count(counts: Any, name: str) -> int | None:
@@ -554,7 +595,7 @@ def run_sync(
     source: str | None = None,
     normaliser: Normaliser | None = None,
     lock: bool = True,
-    chunk_records: int = CHUNK_RECORDS,
+    chunk_records: int | None = None,
 ) -> SyncReport:
     """Sync ``endpoints`` from ``client`` into ``store`` (the engine behind :func:`sync`).
 
@@ -574,6 +615,7 @@ def run_sync(
     """
     names = _resolve_endpoints(endpoints)
     normalise = normaliser or _default_normaliser()
+    chunk = chunk_records or CHUNK_RECORDS
     started = datetime.now(UTC)
     report = SyncReport(
         sync_id=new_sync_id(started),
@@ -585,9 +627,7 @@ def run_sync(
     with guard:
         for endpoint in names:
             report.rows.append(
-                _sync_endpoint(
-                    store, client, endpoint, report, full, retention, normalise, chunk_records
-                )
+                _sync_endpoint(store, client, endpoint, report, full, retention, normalise, chunk)
             )
     report.finished_at = datetime.now(UTC)
     return report
@@ -655,6 +695,7 @@ def _sync_endpoint(
                 sync_id=report.sync_id,
                 rejected_at=started_at,
             )
+            del fetched, batch, tables  # the frames are in DuckDB now: free them before commit
             store.set_cursor(
                 con,
                 endpoint,
@@ -816,7 +857,7 @@ def run_replay(
     endpoints: str | Iterable[str] | None = None,
     *,
     normaliser: Normaliser | None = None,
-    chunk_records: int = CHUNK_RECORDS,
+    chunk_records: int | None = None,
 ) -> SyncReport:
     """Rebuild typed tables from the raw page archive (the engine behind :func:`replay`).
 
@@ -832,7 +873,9 @@ def run_replay(
     report = SyncReport(sync_id=new_sync_id(started), source="archive", started_at=started)
     with store.sync_lock():
         for endpoint in names:
-            report.rows.append(_replay_endpoint(store, endpoint, normalise, chunk_records))
+            report.rows.append(
+                _replay_endpoint(store, endpoint, normalise, chunk_records or CHUNK_RECORDS)
+            )
     report.finished_at = datetime.now(UTC)
     return report
 
