@@ -346,7 +346,7 @@ class Store:
     Example:
         >>> with Store(":memory:") as store:
         ...     store.table_names()[:2]
-        ['cursors', 'inventory_history']
+        ['cursors', 'inventory']
     """
 
     def __init__(
