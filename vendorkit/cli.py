@@ -86,7 +86,7 @@ class CliError(click.ClickException):
         message = " ".join(str(exc).split())  # one line, whatever the message layout
         super().__init__(errors.redact(message))
         self.kind = type(exc).__name__
-        self.exit_code = exit_code_for(exc)
+        self.exit_code = exit_code_for(exc)  # type: ignore[misc]  # per instance on purpose
 
     def show(self, file: Any = None) -> None:
         click.echo(f"vendorkit: error ({self.kind}): {self.format_message()}", err=True)

@@ -238,10 +238,10 @@ def headline_numbers(inputs: ReportInputs) -> list[Headline]:
     )
     lag = analysis.shipment_lag(inputs.orders, inputs.shipments)
     carriers = analysis.carrier_performance(inputs.orders, inputs.shipments)
-    on_time = late = None
+    on_time_share: float | None = None
     if {"on_time", "late"} <= set(carriers.columns):
         on_time, late = int(carriers["on_time"].sum()), int(carriers["late"].sum())
-    on_time_share = on_time / (on_time + late) if on_time is not None and (on_time + late) else None
+        on_time_share = on_time / (on_time + late) if on_time + late else None
     backlog = analysis.backorder_aging(
         inputs.orders, inputs.order_lines, inputs.shipment_lines, shipments=inputs.shipments
     )
