@@ -94,7 +94,6 @@ def export_parquet(
     directory: str | os.PathLike[str],
     *,
     settings: Settings | None = None,
-    tables: Iterable[str] | None = None,
 ) -> dict[str, Path]:
     """Write the store's tables as hive-partitioned Parquet under ``directory``.
 
@@ -105,7 +104,6 @@ def export_parquet(
     Args:
         directory: output folder (created; each table's subfolder is replaced).
         settings: configuration (default: from the environment).
-        tables: subset of :data:`EXPORT_TABLES` (default: all).
 
     Returns:
         table name -> the folder holding its Parquet files.
@@ -123,13 +121,17 @@ def export_parquet(
     from vendorkit.sync import open_store
 
     store = open_store(settings or Settings())
-    return export_store(store, directory, tables=tables)
+    return export_store(store, directory)
 
 
 def export_store(
     store: Store, directory: str | os.PathLike[str], *, tables: Iterable[str] | None = None
 ) -> dict[str, Path]:
-    """:func:`export_parquet` for an open :class:`~vendorkit.store.Store`."""
+    """:func:`export_parquet` for an open :class:`~vendorkit.store.Store` (``tables``: a subset).
+
+    Example:
+        >>> # export_store(Store("vk.duckdb"), "out", tables=["orders"])
+    """
     names = list(tables) if tables is not None else list(EXPORT_TABLES)
     unknown = [n for n in names if n not in EXPORT_TABLES]
     if unknown:

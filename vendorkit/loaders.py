@@ -317,11 +317,16 @@ def store_empty_rejects() -> pl.DataFrame:
         return empty.read_rejects()
 
 
-def load_sync_log(*, settings: Settings | None = None) -> pl.DataFrame:
+def load_sync_log(
+    *,
+    settings: Settings | None = None,
+    max_age: timedelta | str | None = None,
+    refresh: bool = False,
+) -> pl.DataFrame:
     """Every sync attempt per endpoint, newest first (times, source, counts, outcome, error).
 
     Failed attempts are kept (``outcome == "failed"`` with the error); their data was not
-    written.
+    written. Like :func:`load_rejects`, never triggers a first sync by itself.
 
     Example:
         >>> import vendorkit
@@ -329,7 +334,11 @@ def load_sync_log(*, settings: Settings | None = None) -> pl.DataFrame:
     """
     from vendorkit.sync import open_store
 
-    store = open_store(_settings(settings))
+    settings = _settings(settings)
+    store = open_store(settings)
+    _ensure_fresh(
+        settings, store, ENDPOINT_NAMES, max_age=max_age, refresh=refresh, sync_if_never=False
+    )
     if not store.exists():
         return pl.DataFrame(schema=TABLE_SCHEMAS["sync_log"])
     cols = ", ".join(f'"{c}"' for c in TABLE_SCHEMAS["sync_log"])
