@@ -636,12 +636,10 @@ def _raw_records(
     for (src,), group in rows.filter(pl.col("_src").is_not_null()).group_by(
         "_src", maintain_order=True
     ):
-        listing = _record_texts(bodies[src], ep.list_key)
-        if listing is None:
-            continue
+        texts = _served_texts(bodies[src], ep.list_key, group["record_index"].to_list())
         for rid, index in group.select("_rid", "record_index").iter_rows():
-            if 0 <= index < len(listing):
-                served[rid] = listing[index]
+            if index in texts:
+                served[rid] = texts[index]
     if not served:
         return rows.drop("_src")
     found = pl.DataFrame(
@@ -664,17 +662,32 @@ def _skip_ws(text: str, i: int) -> int:
     return match.end() if match else i
 
 
-def _record_texts(body: bytes, list_key: str) -> list[str] | None:
-    """The exact JSON text of every record in a page body (``None`` when not readable).
+def _served_texts(body: bytes, list_key: str, indices: list[int]) -> dict[int, str]:
+    """Record index -> the record's JSON text exactly as served, for ``indices`` of one page.
 
-    Walks the top-level object with ``raw_decode`` (so a key name inside a string value
-    cannot mislead it) to the ``list_key`` array, then cuts each element out verbatim.
-    Accepts the envelope, a seed-style ``{"inventory": [...]}`` and a bare array.
+    The body is walked only up to the last wanted record (:func:`_record_texts`), so the cost
+    is at most one JSON parse of the pages that have rejects; clean pages are never re-read.
+    Unreadable bodies give ``{}`` (the caller serialises the parsed row instead).
     """
-    if not body:
-        return None
+    if not body or not indices:
+        return {}
     try:
         text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    walked = _record_texts(text, list_key, upto=max(indices)) or []
+    return {index: walked[index] for index in indices if 0 <= index < len(walked)}
+
+
+def _record_texts(text: str, list_key: str, upto: int | None = None) -> list[str] | None:
+    """The exact JSON text of the records in a page body (``None`` when not readable).
+
+    Walks the top-level object with ``raw_decode`` (so a key name inside a string value
+    cannot mislead it) to the ``list_key`` array, then cuts each element out verbatim, up to
+    and including index ``upto`` when given (no need to read further).
+    Accepts the envelope, a seed-style ``{"inventory": [...]}`` and a bare array.
+    """
+    try:
         i = _skip_ws(text, 0)
         if text.startswith("{", i):
             i = _skip_ws(text, i + 1)
@@ -699,13 +712,15 @@ def _record_texts(body: bytes, list_key: str) -> list[str] | None:
         while not text.startswith("]", i):
             _, end = _DECODER.raw_decode(text, i)
             texts.append(text[i:end])
+            if upto is not None and len(texts) > upto:
+                break
             i = _skip_ws(text, end)
             if text.startswith(",", i):
                 i = _skip_ws(text, i + 1)
             elif not text.startswith("]", i):
                 return None
         return texts
-    except (UnicodeDecodeError, ValueError):  # not JSON: fall back to the parsed row
+    except ValueError:  # not JSON after all: the caller falls back
         return None
 
 
