@@ -62,7 +62,8 @@ class FakeApi:
 
     Args:
         records: per endpoint name, the records served (in order).
-        envelope: ``"full"`` (recordsFound as a string, pageSize, nextPage),
+        envelope: ``"full"`` (recordsFound as a string, pageSize, nextPage), ``"no_size"``
+            (the same without pageSize),
             ``"no_total"`` (no recordsFound; nextPage on every page), ``"seed"`` (no
             envelope: the whole list in one body, query ignored).
         max_page_size: the server caps pageSize at this (and says so in the envelope).
@@ -225,7 +226,9 @@ class FakeApi:
         if not chunk:
             return httpx.Response(204, headers=headers)
         envelope: dict[str, Any] = {"pageSize": size, "pageNumber": number}
-        if self.envelope == "full":
+        if self.envelope == "no_size":  # recordsFound, but the (capped) pageSize is not said
+            del envelope["pageSize"]
+        if self.envelope in ("full", "no_size"):
             envelope["recordsFound"] = str(len(records))
             has_next = number * size < len(records)
         else:  # no_total: nextPage always, the client must stop on a short page or 204

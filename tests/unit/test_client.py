@@ -454,3 +454,11 @@ def test_list_key_after_the_records_and_odd_spacing_still_parse() -> None:
     assert page.records["partNumber"].to_list() == ["A", "B]"]
     assert page.records["quantity"].to_list() == ["1", None]
     assert page.records_found == 2
+
+
+def test_a_silently_capped_page_size_is_inferred_from_page_1() -> None:
+    api = FakeApi({"inventory": inventory_records(230)}, envelope="no_size", max_page_size=40)
+    with make_client(api) as client:
+        pages = list(client.iter_pages("inventory", page_size=100))
+    assert part_numbers(pages) == [r["partNumber"] for r in api.records["inventory"]]
+    assert len(pages) == 6  # 230 records at the server's 40 per page
