@@ -266,21 +266,29 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _resolve_as_of(as_of: datetime | None, sources: Sequence[tuple[pl.LazyFrame, str]]) -> datetime:
-    """``as_of`` as an aware UTC datetime; default: the latest timestamp in ``sources``."""
+def _resolve_as_of(
+    as_of: datetime | None, sources: Sequence[tuple[pl.LazyFrame, Sequence[str]]]
+) -> datetime:
+    """``as_of`` as an aware UTC datetime; default: the latest timestamp in ``sources``.
+
+    ``sources`` pairs a frame with its timestamp columns (one pass over each frame).
+    """
     if as_of is not None:
         return _utc(as_of)
     latest: datetime | None = None
-    for lf, column in sources:
-        if column not in lf.collect_schema():
+    for lf, columns in sources:
+        present = [c for c in columns if c in lf.collect_schema()]
+        if not present:
             continue
-        value = lf.select(pl.col(column).max()).collect().item()
+        row = lf.select(pl.max_horizontal(*[pl.col(c).max() for c in present])).collect()
+        value = row.item()
         if value is not None and (latest is None or value > latest):
             latest = value
     if latest is None:
+        names = sorted({c for _, columns in sources for c in columns})
         raise MissingFieldError(
-            "cannot default as_of: the data holds no timestamps (columns "
-            f"{', '.join(sorted({c for _, c in sources}))} are empty); pass as_of= explicitly",
+            f"cannot default as_of: the data holds no timestamps (columns {', '.join(names)} "
+            "are empty); pass as_of= explicitly",
             column="as_of",
         )
     return _utc(latest)
@@ -584,7 +592,7 @@ def days_of_supply(
         dated = lines.drop([c for c in ("order_date", "status") if c in line_schema]).join(
             ords.select("order_id", "order_date", "status"), on="order_id", how="inner"
         )
-    end = _resolve_as_of(as_of, [(dated, "order_date")])
+    end = _resolve_as_of(as_of, [(dated, ["order_date"])])
     start = end.timestamp() - window_days * 86_400
     start_dt = datetime.fromtimestamp(start, tz=UTC)
     if not include_cancelled:
@@ -883,7 +891,7 @@ def backorder_aging(
         [0, 5, 0, 0]
     """
     ords = _prep(orders, "orders", ("order_id", "status"), populated=("order_date",))
-    end = _resolve_as_of(as_of, [(ords, "order_date"), (ords, "updated_at")])
+    end = _resolve_as_of(as_of, [(ords, ["order_date", "updated_at"])])
     per_line = _shipped_per_line(
         orders,
         order_lines,
@@ -1009,7 +1017,7 @@ def reseller_concentration(
         .group_by("reseller_id")
         .agg(
             *name_agg,
-            pl.col("order_id").n_unique().cast(pl.Int64).alias("orders"),
+            pl.len().cast(pl.Int64).alias("orders"),  # orders are keyed by order_id
             pl.col("__units").fill_null(0).sum().cast(pl.Int64).alias("units"),
         )
         .sort(["units", "reseller_id"], descending=[True, False], nulls_last=True)
@@ -1083,9 +1091,9 @@ def _shipments_with_orders(
 
 
 def _shipment_as_of(as_of: datetime | None, ships: pl.LazyFrame, ords: pl.LazyFrame) -> datetime:
-    sources = [(ships, c) for c in _SHIPMENT_AS_OF_SOURCES]
-    sources += [(ords, "order_date"), (ords, "updated_at")]
-    return _resolve_as_of(as_of, sources)
+    return _resolve_as_of(
+        as_of, [(ships, _SHIPMENT_AS_OF_SOURCES), (ords, ("order_date", "updated_at"))]
+    )
 
 
 def shipment_lag_detail(
@@ -1138,6 +1146,28 @@ def shipment_lag_detail(
         >>> shipment_lag_detail(orders, ships).select("order_to_ship_days", "transit_days").row(0)
         (1.5, 1.5)
     """
+    return (
+        _lag_detail(
+            orders,
+            shipments,
+            promise_days=promise_days,
+            as_of=as_of,
+            include_cancelled=include_cancelled,
+        )
+        .sort("shipment_id")
+        .collect()
+    )
+
+
+def _lag_detail(
+    orders: Frame,
+    shipments: Frame,
+    *,
+    promise_days: float | None,
+    as_of: datetime | None,
+    include_cancelled: bool,
+) -> pl.LazyFrame:
+    """The plan behind :func:`shipment_lag_detail` (lazy, unsorted)."""
     joined, ships, ords = _shipments_with_orders(
         orders,
         shipments,
@@ -1186,7 +1216,7 @@ def shipment_lag_detail(
             .alias("on_time")
         )
         extra += ["due_at", "on_time"]
-    return out.select(*columns, *extra).sort("shipment_id").collect()
+    return out.select(*columns, *extra)
 
 
 def shipment_lag(
@@ -1239,13 +1269,13 @@ def shipment_lag(
         {"carrier": "carrier", "warehouse": "warehouse_id", "reseller": "reseller_id"},
         ("carrier", "warehouse_id", "reseller_id", "status"),
     )
-    detail = shipment_lag_detail(
+    detail = _lag_detail(
         orders,
         shipments,
         promise_days=promise_days,
         as_of=as_of,
         include_cancelled=include_cancelled,
-    ).lazy()
+    )
     aggs = [
         pl.len().cast(pl.Int64).alias("shipments"),
         *_quantile_aggs("order_to_ship_days"),
