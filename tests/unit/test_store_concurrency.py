@@ -24,14 +24,13 @@ from vendorkit.sync import run_sync
 
 READER = textwrap.dedent(
     """
-    import json, sys, time
+    import json, os, sys
     from vendorkit.store import Store
     from vendorkit.errors import VendorkitError
     store = Store(sys.argv[1], read_retry_s=30)
     heights, errors, reads = set(), [], 0
     print("ready", flush=True)
-    deadline = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < deadline:
+    while not os.path.exists(sys.argv[2]) or reads == 0:  # until told to stop
         try:
             inv = store.read_table("inventory")
             hist = store.read_table("inventory_history")
@@ -51,13 +50,14 @@ READER = textwrap.dedent(
 
 def test_reader_process_during_syncs_sees_only_complete_snapshots(tmp_path: Path) -> None:
     path = tmp_path / "vk.duckdb"
+    stop = tmp_path / "stop"
     sandbox = Sandbox(SandboxConfig(scale=0.2))
     rows = sandbox.ground_truth("inventory").height
     store = Store(path)
     with VendorClient(Settings(db=str(path)), transport=sandbox.transport()) as client:
         run_sync(store, client, ["inventory"])
         reader = subprocess.Popen(
-            [sys.executable, "-c", READER, str(path), "4"],
+            [sys.executable, "-c", READER, str(path), str(stop)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -68,6 +68,7 @@ def test_reader_process_during_syncs_sees_only_complete_snapshots(tmp_path: Path
             for _ in range(4):
                 sandbox.mutate(0.05, ["inventory"])
                 reports.append(run_sync(store, client, ["inventory"]))
+            stop.touch()
             out, err = reader.communicate(timeout=120)
             assert reader.returncode == 0, err
         finally:
