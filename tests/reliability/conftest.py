@@ -68,6 +68,17 @@ class Tally:
             lines.append(f"| {name} | {self.counts[name]} | |")
         if self.notes:
             lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
+        lines += [
+            "",
+            "## How to reproduce",
+            "",
+            "- this file: `VENDORKIT_RESULTS=tests/reliability/RESULTS.md "
+            ".venv/bin/python -m pytest tests/reliability`",
+            "- a longer crash soak: `VENDORKIT_CRASH_TRIALS=200 .venv/bin/python -m pytest "
+            "tests/reliability/test_crash.py`",
+            "- more hostile examples: raise `max_examples` in `test_hostile.py` (60 per property "
+            "in CI)",
+        ]
         return "\n".join(lines) + "\n"
 
 

@@ -238,6 +238,7 @@ def hostile_record(draw: st.DrawFn, endpoint: str, index: int) -> Built:
         return built
     built.must_load = False
     targets = [n for n in props if n != ep.child_key]
+    fatal_now: dict[str, bool] = {}  # field -> is its *final* value unreadable
     for _ in range(draw(st.integers(1, 3))):
         name = draw(st.sampled_from(targets))
         schema = props[name]
@@ -248,8 +249,9 @@ def hostile_record(draw: st.DrawFn, endpoint: str, index: int) -> Built:
             continue  # a key mutated into another valid text would merely collide
         record[name] = value
         built.mutations.append(f"{name}={label}")
-        if fatal:  # a present value that cannot be read quarantines the record
-            built.must_reject = True
+        fatal_now[name] = fatal is True  # a later mutation of the same field replaces it
+    # a present value that cannot be read quarantines the record
+    built.must_reject = any(fatal_now.values())
     if draw(st.booleans()):
         record[draw(st.sampled_from(["zzExtra", "__proto__", "partnumber", "😀"]))] = draw(
             st.one_of(st.none(), st.integers(), st.text(max_size=5), st.just({"nested": [1]}))
