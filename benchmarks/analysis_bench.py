@@ -637,6 +637,23 @@ def load_duckdb(data: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def check_all(data: dict[str, pl.DataFrame]) -> list[str]:
+    """Run every pair once on ``data`` and check helper and SQL agree; return the names.
+
+    Example:
+        >>> data = {"history": make_history(2, 50, 3)} | make_orders(300, 50)
+        >>> len(check_all(data)) == len(PAIRS)
+        True
+    """
+    con = load_duckdb(data)
+    try:
+        for pair in PAIRS:
+            check_agreement(pair.name, pair.helper(data), con.sql(pair.sql).pl(), pair.sort_by)
+    finally:
+        con.close()
+    return [pair.name for pair in PAIRS]
+
+
 def run_all(
     *,
     quick: bool = False,
