@@ -421,7 +421,7 @@ class Store:
                     mode = "read" if read_only else "write"
                     raise StoreLockedError(
                         f"the vendorkit store {self.path} is locked by {_holder(str(exc))} "
-                        f"(waited {budget:.0f}s to {mode}); wait for it to finish (a running "
+                        f"(waited {budget:g}s to {mode}); wait for it to finish (a running "
                         "`vendorkit sync` or a notebook holding a connection) and retry",
                         holder=_holder(str(exc)),
                     ) from exc
@@ -542,7 +542,7 @@ class Store:
                         holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
                         raise StoreLockedError(
                             f"another vendorkit sync ({holder or 'unknown process'}) is "
-                            f"writing to {self.path}; waited {timeout:.0f}s. Let it finish "
+                            f"writing to {self.path}; waited {timeout:g}s. Let it finish "
                             "and retry, or stop that process",
                             holder=holder,
                         ) from None
@@ -632,7 +632,11 @@ class Store:
     def read_rejects(self) -> pl.DataFrame:
         """The quarantine, newest first (columns as ``Batch.rejects`` plus ``rejected_at``)."""
         with self.read() as con:
-            return self._query(con, "SELECT * FROM rejects ORDER BY rejected_at DESC")
+            return self._query(
+                con,
+                "SELECT * FROM rejects "
+                "ORDER BY rejected_at DESC, endpoint, page_number, record_index, field",
+            )
 
     def cursor(self, endpoint: str) -> CursorState | None:
         """The incremental cursor of ``endpoint`` (``None`` before its first sync)."""

@@ -40,7 +40,7 @@ import polars as pl
 import pyarrow as pa
 
 from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
-from vendorkit.errors import ContractError, StoreError, VendorkitError
+from vendorkit.errors import ContractError, StoreError, StoreLockedError, VendorkitError
 from vendorkit.store import ENDPOINT_TABLES, TABLE_KEYS, Store
 
 if TYPE_CHECKING:
@@ -626,6 +626,10 @@ def run_sync(
     guard = store.sync_lock() if lock else _null_context()
     with guard:
         for endpoint in names:
+            locked = [r for r in report.rows if (r.error or "").startswith("StoreLockedError")]
+            if locked:  # the file is held by another process: do not wait again per endpoint
+                report.rows.append(EndpointSync(endpoint, outcome="failed", error=locked[0].error))
+                continue
             report.rows.append(
                 _sync_endpoint(store, client, endpoint, report, full, retention, normalise, chunk)
             )
@@ -653,17 +657,18 @@ def _sync_endpoint(
 ) -> EndpointSync:
     t0 = time.perf_counter()
     started_at = datetime.now(UTC)
-    cursor = store.cursor(endpoint)
-    is_full = full or cursor is None or cursor.updated_since is None
-    row = EndpointSync(endpoint, full_refresh=is_full)
+    row = EndpointSync(endpoint, full_refresh=full)
     log: dict[str, Any] = {
         "sync_id": report.sync_id,
         "endpoint": endpoint,
         "source": report.source,
         "started_at": started_at,
-        "full_refresh": is_full,
+        "full_refresh": full,
     }
     try:
+        cursor = store.cursor(endpoint)
+        is_full = full or cursor is None or cursor.updated_since is None
+        row.full_refresh = log["full_refresh"] = is_full
         chunker = _Chunker(endpoint, normalise, report.sync_id, chunk_records)
         since = None if is_full else cursor.updated_since  # type: ignore[union-attr]
         fetched = _fetch(client, endpoint, since, chunker)
@@ -727,6 +732,8 @@ def _record_failure(
     row.outcome = "failed"
     row.error = f"{type(exc).__name__}: {exc}"
     row.duration_s = time.perf_counter() - t0
+    if isinstance(exc, StoreLockedError):
+        return  # logging would wait for the same lock again
     try:
         with store.write() as con:
             store.log_sync(

@@ -109,3 +109,36 @@ def test_a_second_sync_waits_then_refuses_clearly(tmp_path: Path) -> None:
         holder.join()
     with VendorClient(Settings(db=str(path)), transport=sandbox.transport()) as client:
         assert run_sync(second, client, ["orders"]).ok  # free again
+
+
+def test_sync_against_a_file_held_by_another_process_fails_fast_naming_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "vk.duckdb"
+    with Store(path).write():
+        pass
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+            " sys.stdin.readline()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    sandbox = Sandbox(SandboxConfig(scale=0.05))
+    store = Store(path, lock_timeout_s=0.5, read_retry_s=0.5)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with VendorClient(Settings(db=str(path)), transport=sandbox.transport()) as client:
+            report = run_sync(store, client)
+    finally:
+        holder.communicate("done\n", timeout=30)
+    assert [r.outcome for r in report.rows] == ["failed"] * 3
+    for row in report.rows:
+        assert f"process {holder.pid}" in (row.error or "")
+    assert sum(r.duration_s for r in report.rows) < 10
+    assert store.read_table("orders").height == 0  # nothing half-written
