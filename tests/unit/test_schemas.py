@@ -972,3 +972,44 @@ def test_rejects_frame_satisfies_the_rejects_model():
     TABLE_SCHEMAS["rejects"].validate(batch.rejects, lazy=True)
     assert batch.rejects["record_key"].to_list() == [None, "S2", "S2"]
     assert sorted(batch.rejects["field"].to_list()) == ["id", "lines[0].quantity", "status"]
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        (inv(["P1", "P2"]), "partNumber"),
+        (inv("P1", wh={"id": 20}), "warehouse"),
+        (inv("P1", warehouseName=["Fort Worth"]), "warehouseName"),
+        (inv("P1", qty=[1, 2]), "quantity"),
+    ],
+)
+def test_an_array_or_object_where_a_scalar_belongs_is_quarantined(record, field):
+    batch = normalise("inventory", [client_page("inventory", [inv("OK"), record])], sync_id="s")
+    assert batch.tables["inventory"]["part_number"].to_list() == ["OK"]
+    (row,) = batch.rejects.to_dicts()
+    assert row["field"] == field
+    assert row["reason"].startswith(("an array or object", "not a whole number"))
+    assert json.loads(row["raw_record"]) == record
+
+
+def client_page(endpoint: str, records: list[dict[str, Any]]) -> FakePage:
+    """A page parsed by the client's own parser (it turns an array/object sent where a
+    scalar belongs into its JSON text, for the schemas to quarantine)."""
+    from vendorkit.pagination import parse_page_body
+
+    body = json.dumps({get_endpoint(endpoint).list_key: records}).encode()
+    return FakePage(endpoint, 1, body, parse_page_body(body, get_endpoint(endpoint)).records)
+
+
+def test_a_structured_status_is_quarantined_not_unknown():
+    batch = normalise(
+        "orders", [client_page("orders", [order("O1", status=["OPEN"])])], sync_id="s"
+    )
+    assert batch.counts.rejected == 1
+    assert batch.counts.unknown_status == 0
+    assert rejects_of(batch)[0][1] == "status"
+
+
+def test_brackets_inside_a_name_are_not_mistaken_for_json():
+    batch = run("inventory", [inv("P1", warehouseName="[closed] Mira Loma, CA")])
+    assert batch.tables["inventory"]["warehouse_name"].to_list() == ["[closed] Mira Loma, CA"]

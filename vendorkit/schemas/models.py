@@ -420,7 +420,8 @@ record's JSON as served; an order or shipment with one bad line is rejected whol
   `orderId`, `resellerId`, `status`, `lines[i].partNumber`, `lines[i].quantity` (orders);
   `id`, `orderId`, `status`, `lines[i].partNumber`, `lines[i].quantity` (shipments);
 - a value that is present but unreadable: a quantity that is not a whole number, a price
-  that is not a finite number, a timestamp that is not ISO 8601;
+  that is not a finite number, a timestamp that is not ISO 8601, an array or object sent
+  where a single value belongs;
 - a value the pandera model refuses: negative quantities or prices, a line number below 1,
   the same line number twice in one order.
 

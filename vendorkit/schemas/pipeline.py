@@ -227,10 +227,20 @@ def _coerce(
         else pl.lit(None, pl.String)
     )
     none = pl.lit(None, pl.String)
+    # the client turns an array/object sent where a scalar belongs into its JSON text
+    structured = present & (
+        (text.str.starts_with("[") & text.str.ends_with("]"))
+        | (text.str.starts_with("{") & text.str.ends_with("}"))
+    )
+    not_scalar = (
+        pl.when(structured)
+        .then(pl.format("an array or object where a single value belongs: '{}'", _shown(text)))
+        .otherwise(missing)
+    )
 
     if field.kind in ("id", "text"):
-        value: pl.Expr = pl.when(present).then(text)
-        return {field.column: value}, missing, padded
+        value: pl.Expr = pl.when(present & ~structured).then(text)
+        return {field.column: value}, not_scalar, padded
 
     if field.kind in ("int", "line_number"):
         direct = text.cast(pl.Int64, strict=False)
@@ -281,9 +291,9 @@ def _coerce(
     if field.kind == "status":
         enum = pl.Enum(list(statuses))
         canonical = canonical_status_expr(field.source, statuses)
-        value = pl.when(present).then(canonical).cast(enum)
+        value = pl.when(present & ~structured).then(canonical).cast(enum)
         coerced = present & (canonical != "UNKNOWN") & (raw != canonical)
-        return {"status": value, "status_raw": raw}, missing, coerced
+        return {"status": value, "status_raw": raw}, not_scalar, coerced
 
     raise AssertionError(f"unknown field kind {field.kind!r}")  # pragma: no cover
 
@@ -417,7 +427,12 @@ def _fast(
     absent_ok = pl.lit(not field.required) & raw.is_null()
     no = pl.lit(False)
     if field.kind in ("id", "text"):
-        clean = (raw != "") & (raw.str.strip_chars() == raw)
+        clean = (
+            (raw != "")
+            & (raw.str.strip_chars() == raw)
+            & ~raw.str.starts_with("[")
+            & ~raw.str.starts_with("{")
+        )
         return {field.column: src}, absent_ok | clean, no
     if field.kind in ("int", "line_number"):
         value = src.cast(pl.Int64, strict=False)
