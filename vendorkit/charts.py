@@ -720,7 +720,12 @@ def backorder_aging_chart(
         _chart(data, title)
         .mark_bar()
         .encode(
-            x=alt.X("age_bucket:N", sort=list(AGE_BUCKETS), title="age (days)"),
+            x=alt.X(
+                "age_bucket:N",
+                sort=list(AGE_BUCKETS),
+                axis=alt.Axis(labelAngle=0),
+                title="age (days)",
+            ),
             y=alt.Y("units_open:Q", title="open units"),
             tooltip=["age_bucket:N", alt.Tooltip("units_open:Q", format=","), *keep],
         )
@@ -940,6 +945,15 @@ def late_shipments_chart(
         .sort("carrier", "days_late_bucket", nulls_last=True)
     )
     order = [str(i) for i in range(1, 10)] + ["10+"]
+    tallest = int(
+        data.group_by("days_late_bucket").agg(pl.col("shipments").sum())["shipments"].max() or 0
+    )
+    # whole shipments: integer ticks (small counts would otherwise get 0.5 steps)
+    y_axis = (
+        alt.Axis(values=list(range(tallest + 1)), format="d")
+        if tallest <= 10
+        else alt.Axis(format=",d")
+    )
     title = _title(
         "Late shipments worth a call",
         "undelivered shipments past their estimated delivery date; days late at as-of",
@@ -950,8 +964,14 @@ def late_shipments_chart(
         _chart(data, title)
         .mark_bar()
         .encode(
-            x=alt.X("days_late_bucket:N", sort=order, title="whole days late"),
-            y=alt.Y("shipments:Q", title="shipments"),
+            x=alt.X(
+                "days_late_bucket:N",
+                sort=order,
+                scale=alt.Scale(domain=order),
+                axis=alt.Axis(labelAngle=0),
+                title="whole days late",
+            ),
+            y=alt.Y("shipments:Q", title="shipments", axis=y_axis),
             color=alt.Color("carrier:N", title="carrier"),
             tooltip=["carrier:N", "days_late_bucket:N", "shipments:Q"],
         )

@@ -378,6 +378,10 @@ def test_late_shipments_chart() -> None:
     cells = {(r["carrier"], r["days_late_bucket"]): r["shipments"] for r in _data(spec)}
     # 0.5 -> bucket 1 (less than a day still counts as a day late), 1.5 -> 1, 12 and 30 -> 10+
     assert cells == {("UPS", "1"): 2, ("UPS", "10+"): 1, ("FedEx", "10+"): 1}
+    assert spec["encoding"]["x"]["scale"]["domain"][-1] == "10+"  # empty buckets still shown
+    assert spec["encoding"]["y"]["axis"]["values"] == [0, 1, 2]  # whole shipments only
+    empty = charts.late_shipments_chart(late.clear()).to_dict()
+    assert _data(empty) == []
 
 
 def test_chart_missing_column_names_the_helper() -> None:
