@@ -13,6 +13,7 @@ endpoint names and counts.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 from collections.abc import Mapping
@@ -79,6 +80,7 @@ class ProgressBars:
                 return
             bar = self._bars.get(endpoint)
             if bar is None:
+                size = shutil.get_terminal_size((100, 20))
                 bar = tqdm(
                     desc=endpoint.ljust(self._desc_width),
                     total=pages_total,
@@ -86,7 +88,10 @@ class ProgressBars:
                     file=self._file,
                     position=len(self._bars),
                     leave=True,
-                    dynamic_ncols=True,
+                    # the terminal's size, or 100 x 20 when it reports none (0 x 0 ptys):
+                    # tqdm hides bars below a zero-height screen
+                    ncols=min(size.columns, 120),
+                    nrows=max(size.lines, 4),
                 )
                 self._bars[endpoint] = bar
             if pages_total is not None and bar.total != pages_total:
