@@ -945,9 +945,8 @@ def late_shipments_chart(
         .sort("carrier", "days_late_bucket", nulls_last=True)
     )
     order = [str(i) for i in range(1, 10)] + ["10+"]
-    tallest = int(
-        data.group_by("days_late_bucket").agg(pl.col("shipments").sum())["shipments"].max() or 0
-    )
+    stacks = data.group_by("days_late_bucket").agg(pl.col("shipments").sum())["shipments"]
+    tallest = int(stacks.max()) if stacks.len() else 0  # type: ignore[arg-type]
     # whole shipments: integer ticks (small counts would otherwise get 0.5 steps)
     y_axis = (
         alt.Axis(values=list(range(tallest + 1)), format="d")
