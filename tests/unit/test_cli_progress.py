@@ -60,3 +60,41 @@ def test_thread_safe_counts() -> None:
         t.join()
     bars.close()
     assert bars.summary() == {e: {"pages": 50, "records": 500} for e in ("a", "b", "c")}
+
+
+def test_bars_are_drawn_on_a_pty_that_reports_no_size() -> None:
+    """A fresh pty reports 0 x 0 (CI runners, `script`); tqdm used to draw nothing there."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from types import SimpleNamespace as E\n"
+        "from vendorkit.progress import ProgressBars\n"
+        "with ProgressBars() as bars:\n"
+        "    bars(E(endpoint='orders', pages_done=3, pages_total=5, records=300))\n"
+    )
+    primary, secondary = os.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code], stderr=secondary, timeout=60, check=True
+        )
+        assert proc.returncode == 0
+        os.close(secondary)
+        secondary = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO once the pty is drained and closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        if secondary != -1:
+            os.close(secondary)
+        os.close(primary)
+    text = b"".join(chunks).decode(errors="replace")
+    assert "orders" in text
+    assert "3/5" in text
