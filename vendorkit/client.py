@@ -380,7 +380,9 @@ class VendorClient:
             self.source = "sandbox"
             client_id, secret = SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
         self.base_url = base_url
-        self._clock = _Clock(clock or time.time, sleep or time.sleep, rng)
+        # set by close() (and by an interrupted fetch): every wait of every thread ends at once
+        self._stop = threading.Event()
+        self._clock = _Clock(clock or time.time, sleep or self._interruptible_sleep, rng)
         self._on_progress = on_progress
         self._progress_lock = threading.Lock()
         timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
@@ -449,10 +451,19 @@ class VendorClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Stop every wait (pacing, backoff) in every thread and close the connection pool."""
+        self._stop.set()
         if not self._closed:
             self._closed = True
             self._http.close()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        """The default sleep: ends early, with an error, once the client is closed."""
+        if self._stop.wait(max(seconds, 0.0)):
+            raise TransportError(
+                "the client was closed (or the fetch interrupted) while waiting; "
+                "nothing more is fetched"
+            )
 
     # -- public API --------------------------------------------------------------------
 
@@ -613,12 +624,16 @@ class VendorClient:
         ) as pool:
             futures = {n: pool.submit(self.fetch, n, since.get(n), page_size) for n in names}
             first_error: VendorkitError | None = None
-            for name, future in futures.items():
-                try:
-                    results[name] = future.result()
-                except VendorkitError as exc:
-                    results[name] = exc
-                    first_error = first_error or exc
+            try:
+                for name, future in futures.items():
+                    try:
+                        results[name] = future.result()
+                    except VendorkitError as exc:
+                        results[name] = exc
+                        first_error = first_error or exc
+            except BaseException:  # Ctrl-C: end the other endpoints' waits, then re-raise
+                self._stop.set()
+                raise
         if first_error is not None and not return_exceptions:
             raise first_error
         return results
@@ -660,6 +675,9 @@ class VendorClient:
                     )
                     return
                 yield fetched
+        except KeyboardInterrupt:
+            self._stop.set()  # the workers' waits end now, so the shutdown below is quick
+            raise
         finally:
             for future in pending:
                 future.cancel()
@@ -704,6 +722,13 @@ class VendorClient:
         attempt = 0  # retries spent
         refreshed = False
         while True:
+            if self._stop.is_set():
+                raise TransportError(
+                    f"GET {ep.path} page {number} not sent: the client was closed or the "
+                    "fetch interrupted",
+                    endpoint=ep.name,
+                    page=number,
+                )
             waited, why = pacer.acquire_for()
             if waited:
                 stats._add(waited_s=waited)

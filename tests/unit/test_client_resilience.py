@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import httpx
 import pytest
@@ -431,3 +433,28 @@ def test_pacer_ignores_a_late_answer_from_the_previous_window() -> None:
     pacer.release(limited_headers(0, T))  # straggler from the window that just ended
     pacer.set_demand(5)
     assert [pacer.acquire() for _ in range(5)] == [0.0] * 5
+
+
+def test_closing_the_client_ends_a_long_rate_limit_wait_at_once() -> None:
+    # real time and the default sleep: a 429 says "come back in 30 s"
+    api = FakeApi({"inventory": inventory_records(10)})
+    api.fail("inventory", 1, status(429, **{"Retry-After": "30"}))
+    client = VendorClient(make_settings(), api.transport())
+    errors: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            client.fetch("inventory")
+        except TransportError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=fetch)
+    worker.start()
+    time.sleep(0.3)  # the fetch is now waiting for the 429 to pass
+    started = time.monotonic()
+    client.close()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert time.monotonic() - started < 2.0
+    assert len(errors) == 1 and "closed" in str(errors[0])
+    assert len(api.api_requests()) == 1  # nothing was sent after the close
