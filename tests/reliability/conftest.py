@@ -76,7 +76,7 @@ class Tally:
             ".venv/bin/python -m pytest tests/reliability`",
             "- a longer crash soak: `VENDORKIT_CRASH_TRIALS=200 .venv/bin/python -m pytest "
             "tests/reliability/test_crash.py`",
-            "- more hostile examples: raise `max_examples` in `test_hostile.py` (60 per property "
+            "- more hostile examples: raise `max_examples` in `test_hostile.py` (100 per property "
             "in CI)",
         ]
         return "\n".join(lines) + "\n"

@@ -53,7 +53,7 @@ LIST_SCHEMAS = {
     "shipments": "ShipmentList",
 }
 HYPOTHESIS = settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,
