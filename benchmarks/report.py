@@ -573,6 +573,11 @@ def render(results: dict[str, Any], *, commentary: str = "") -> str:
         "- **vendorkit**: `vendorkit.sync(full=True)`: OAuth2, Ingram headers, concurrent "
         "pagination, retries, pacing, raw-page archive, pandera validation, rejects, typed "
         "tables, sync log.",
+        "- **vendorkit-httpx**: the same `vendorkit.sync()` with httpx's standard transport. "
+        "For plain `http://` to a loopback host vendorkit swaps in its own lean "
+        "`LoopbackTransport` (stdlib `http.client`, see `vendorkit/loopback.py`); against the "
+        "real API (https, remote) it always uses httpx's transport, so this row is the "
+        "production code path.",
         "- **floor**: `benchmarks/floor.py`: stdlib `http.client` keep-alive, per-page "
         "`pl.read_json` with the wire schema, one `CREATE TABLE AS` per table with casts.",
         "- **pandas**: `requests.Session` + `resp.json()` + `pd.json_normalize` + one insert "

@@ -213,6 +213,14 @@ class Bench:
                         self.series(lab, n, target, runs, page_size=p)
                     ),
                 )
+        for page_size in (1000, 100):
+            label = f"vendorkit-httpx all @{page_size}"
+            self.guarded(
+                label,
+                lambda p=page_size, lab=label: self.results["sync"].append(
+                    self.series(lab, "vendorkit-httpx", target, self.plan.peer_runs, page_size=p)
+                ),
+            )
         for name in ("floor", "vendorkit"):
             label = f"{name} inventory @1000"
             self.guarded(
