@@ -92,6 +92,57 @@ def _digest(directory: Path) -> dict[str, str]:
     }
 
 
+def _tiny_notebooks(directory: Path, *, fail: bool = False) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    directory.mkdir(parents=True)
+    for name, source in [("a.ipynb", "print(6 * 7)"), ("b.ipynb", "1 / 0" if fail else "2 + 2")]:
+        nb = new_notebook(cells=[new_code_cell(source)])
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nbformat.write(nb, directory / name)
+
+
+def test_execute_notebooks_writes_executed_copies(tmp_path: Path) -> None:
+    import nbformat
+
+    from vendorkit.errors import ConfigError, VendorkitError
+    from vendorkit.report import execute_notebooks
+
+    source = tmp_path / "src"
+    _tiny_notebooks(source)
+    before = _digest(source)
+    done: list[str] = []
+    written = execute_notebooks(source, tmp_path / "out", on_done=lambda p, s: done.append(p.name))
+    assert [p.name for p in written] == ["a.ipynb", "b.ipynb"] == done
+    executed = nbformat.read(written[0], as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+    assert _digest(source) == before
+    with pytest.raises(ConfigError, match="never overwritten"):
+        execute_notebooks(source, source)
+
+    broken = tmp_path / "broken"
+    _tiny_notebooks(broken, fail=True)
+    with pytest.raises(VendorkitError, match=r"notebook b\.ipynb failed: .*ZeroDivisionError"):
+        execute_notebooks(broken, tmp_path / "out2")
+
+
+def test_demo_without_notebooks(env: Path) -> None:
+    out_dir = env / "report"
+    result = CliRunner().invoke(
+        main, ["demo", "--db", str(env / "d.duckdb"), "--out-dir", str(out_dir), "--skip-notebooks"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "SANDBOX DATA" in result.stderr
+    assert f"report:    {out_dir / 'vendorkit-report.html'}" in result.stdout
+    assert (out_dir / "vendorkit-report.html").is_file()
+    assert not (out_dir / "notebooks").exists()
+
+
 @pytest.mark.slow
 def test_demo_end_to_end(env: Path) -> None:
     """The README's main command: sync, execute the notebooks, write the report."""
