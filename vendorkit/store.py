@@ -435,6 +435,11 @@ class Store:
         Raises:
             StoreError: the store file does not exist yet or cannot be opened.
             StoreLockedError: a writer kept the file longer than ``read_retry_s``.
+
+        Example:
+            >>> with Store(":memory:") as store, store.read() as con:
+            ...     con.execute("SELECT count(*) FROM orders").fetchall()
+            [(0,)]
         """
         if self._memory_con is not None:
             with self._memory_lock:
@@ -460,6 +465,13 @@ class Store:
         Raises:
             StoreError: the write failed (the transaction was rolled back).
             StoreLockedError: readers or another writer kept the file too long.
+
+        Example:
+            >>> with Store(":memory:") as store:
+            ...     with store.write() as con:
+            ...         _ = con.execute("INSERT INTO cursors (endpoint) VALUES ('orders')")
+            ...     store.query("SELECT endpoint FROM cursors")["endpoint"].to_list()
+            ['orders']
         """
         if self._memory_con is not None:
             with self._memory_lock:
@@ -573,7 +585,13 @@ class Store:
         return [r[0] for r in rows]
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        """Run a read-only query (built from whitelisted identifiers) into polars via Arrow."""
+        """Run a read-only query (built from whitelisted identifiers) into polars via Arrow.
+
+        Example:
+            >>> with Store(":memory:") as store:
+            ...     store.query("SELECT ? AS n", [3])["n"].to_list()
+            [3]
+        """
         with self.read() as con:
             return self._query(con, sql, params)
 
@@ -630,7 +648,13 @@ class Store:
         return to_typed(table, frame)
 
     def read_rejects(self) -> pl.DataFrame:
-        """The quarantine, newest first (columns as ``Batch.rejects`` plus ``rejected_at``)."""
+        """The quarantine, newest first (columns as ``Batch.rejects`` plus ``rejected_at``).
+
+        Example:
+            >>> with Store(":memory:") as store:
+            ...     store.read_rejects().columns[:3]
+            ['endpoint', 'sync_id', 'rejected_at']
+        """
         with self.read() as con:
             return self._query(
                 con,
@@ -639,7 +663,13 @@ class Store:
             )
 
     def cursor(self, endpoint: str) -> CursorState | None:
-        """The incremental cursor of ``endpoint`` (``None`` before its first sync)."""
+        """The incremental cursor of ``endpoint`` (``None`` before its first sync).
+
+        Example:
+            >>> with Store(":memory:") as store:
+            ...     store.cursor("orders") is None
+            True
+        """
         if not self.exists():
             return None
         with self.read() as con:
