@@ -10,8 +10,9 @@ Synthetic data, generated with numpy + polars (seeded, no network):
 Each benchmark is a pair: the vendorkit helper on in-memory polars frames, and a DuckDB SQL
 statement written by hand for the same definition (docs/metrics.md) over the same data
 loaded into DuckDB tables, returning a polars frame too (``con.sql(...).pl()``). Both run on all cores.
-The pair's outputs are checked to agree before timing. Times are the best and the median of
-``--repeat`` runs after one warm-up.
+The pair's outputs are checked to agree before timing. The two sides run in alternating
+rounds (same load for both on a shared machine) after one warm-up each; reported: best and
+median time of ``--repeat`` rounds, the ratio of the bests, and the median per-round ratio.
 
 Usage::
 
@@ -617,14 +618,26 @@ def check_agreement(
     )
 
 
-def _time(fn: Callable[[], object], repeat: int) -> list[float]:
-    fn()  # warm-up
-    times = []
+def _time_pair(
+    ours: Callable[[], object], theirs: Callable[[], object], repeat: int
+) -> tuple[list[float], list[float]]:
+    """Time both sides in alternating rounds (helper, SQL, helper, SQL, ...).
+
+    On a shared machine the load changes from second to second; running the two sides
+    back to back in each round exposes them to the same load, and the per-round ratio
+    (``ratio_median``) is the robust figure.
+    """
+    ours()  # warm-up
+    theirs()
+    t_ours, t_theirs = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+        ours()
+        t_ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        theirs()
+        t_theirs.append(time.perf_counter() - start)
+    return t_ours, t_theirs
 
 
 def load_duckdb(data: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
@@ -685,8 +698,9 @@ def run_all(
         ours = pair.helper(data)
         theirs = con.sql(pair.sql).pl()
         check_agreement(pair.name, ours, theirs, pair.sort_by)
-        t_ours = _time(lambda p=pair: p.helper(data), repeat)
-        t_sql = _time(lambda p=pair: con.sql(p.sql).pl(), repeat)
+        t_ours, t_sql = _time_pair(
+            lambda p=pair: p.helper(data), lambda p=pair: con.sql(p.sql).pl(), repeat
+        )
         row = {
             "helper": pair.name,
             "source": source,
@@ -696,13 +710,15 @@ def run_all(
             "duckdb_best_s": min(t_sql),
             "duckdb_median_s": statistics.median(t_sql),
             "ratio_best": min(t_ours) / min(t_sql),
+            "ratio_median": statistics.median(a / b for a, b in zip(t_ours, t_sql, strict=True)),
         }
         results.append(row)
         if verbose:
             print(
                 f"{pair.name:26s} vendorkit {row['vendorkit_best_s']:7.3f}s "
                 f"(median {row['vendorkit_median_s']:.3f})  duckdb {row['duckdb_best_s']:7.3f}s "
-                f"(median {row['duckdb_median_s']:.3f})  ratio {row['ratio_best']:.2f}"
+                f"(median {row['duckdb_median_s']:.3f})  ratio best {row['ratio_best']:.2f} "
+                f"per-round median {row['ratio_median']:.2f}"
             )
     con.close()
     return results
