@@ -443,7 +443,10 @@ class Store:
         """
         if self._memory_con is not None:
             with self._memory_lock:
-                yield self._memory_con
+                try:
+                    yield self._memory_con
+                except duckdb.Error as exc:
+                    raise self._failed("reading", exc) from exc
             return
         if self.in_memory:
             raise StoreError("this in-memory store was closed; create a new Store")
@@ -455,8 +458,19 @@ class Store:
         con = self._connect(read_only=True)
         try:
             yield con
+        except duckdb.Error as exc:
+            raise self._failed("reading", exc) from exc
         finally:
             con.close()
+
+    def _failed(self, action: str, exc: duckdb.Error) -> StoreError:
+        """A :class:`StoreError` for a DuckDB error, naming the file and what to do."""
+        hint = (
+            "nothing was changed; check free disk space and permissions, then retry"
+            if action == "writing"
+            else "if the file comes from another vendorkit version, move it away and sync again"
+        )
+        return StoreError(f"{action} the vendorkit store {self.path} failed: {exc}; {hint}")
 
     @contextlib.contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -481,13 +495,16 @@ class Store:
             raise StoreError("this in-memory store was closed; create a new Store")
         con = self._connect(read_only=False)
         try:
-            # bounded buffers for the write phase (DuckDB spills to <db>.tmp beyond it);
-            # row order inside tables is irrelevant: readers always ORDER BY the key
-            con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
-            con.execute("SET preserve_insertion_order = false")
-            if not self._schema_ready:
-                self._create_schema(con)
-                self._schema_ready = True
+            try:
+                # bounded buffers for the write phase (DuckDB spills to <db>.tmp beyond it);
+                # row order inside tables is irrelevant: readers always ORDER BY the key
+                con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+                con.execute("SET preserve_insertion_order = false")
+                if not self._schema_ready:
+                    self._create_schema(con)
+                    self._schema_ready = True
+            except duckdb.Error as exc:
+                raise self._failed("preparing", exc) from exc
             yield from self._transaction(con)
         finally:
             con.close()
@@ -496,6 +513,10 @@ class Store:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise self._failed("writing", exc) from exc
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")

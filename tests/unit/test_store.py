@@ -346,3 +346,20 @@ def test_reader_waits_then_names_the_writer_pid(tmp_path) -> None:  # type: igno
     finally:
         holder.communicate("done\n", timeout=30)
     assert store.read_table("orders").height == 0  # readable again once released
+
+
+def test_duckdb_errors_inside_read_and_write_become_store_errors() -> None:
+    with Store(":memory:") as store:
+        with (
+            pytest.raises(StoreError, match="writing the vendorkit store :memory: failed"),
+            store.write() as con,
+        ):
+            con.execute("INSERT INTO cursors (endpoint) VALUES ('orders')")
+            con.execute("INSERT INTO no_such_table VALUES (1)")
+        assert store.query("SELECT count(*) FROM cursors").item() == 0  # rolled back
+        with (
+            pytest.raises(StoreError, match="reading the vendorkit store") as info,
+            store.read() as con,
+        ):
+            con.execute("SELECT no_such_column FROM orders")
+        assert isinstance(info.value.__cause__, duckdb.Error)
