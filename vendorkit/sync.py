@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import inspect
 import json
 import secrets
 import threading
@@ -448,13 +449,15 @@ def _fetch(
     seen: list[pl.Series] = []
     server_start: datetime | None = None
     since = updated_since
-    passes = fetched = pages = requests_pages = 0
+    passes = fetched = pages = requests_pages = http_requests = 0
     requests_before = _client_requests(client)
     while True:
         passes += 1
         pass_start: datetime | None = None
         held: list[tuple[Any, dict[str, Any]]] = []
-        for page in client.iter_pages(endpoint, updated_since=since):
+        stats = _new_stats(client, endpoint)
+        kwargs = {"stats": stats} if stats is not None else {}
+        for page in client.iter_pages(endpoint, updated_since=since, **kwargs):
             if pass_start is None:
                 pass_start = page.server_date or datetime.now(UTC)
             requests_pages += 1
@@ -466,6 +469,8 @@ def _fetch(
                 chunker.add(page)
             else:  # a catch-up pass is kept only if it brings something new
                 held.append((page, _archive_rows(page, passes)))
+        if stats is not None:
+            http_requests += stats.requests
         if pass_start is None:  # a client that yields nothing for an empty result
             pass_start = datetime.now(UTC)
         if server_start is None:
@@ -487,15 +492,29 @@ def _fetch(
         since = pass_start
     batch = chunker.finish()
     requests_after = _client_requests(client)
-    requests = (
-        requests_after - requests_before
-        if requests_before is not None and requests_after is not None
-        else requests_pages
-    )
+    if http_requests:
+        requests = http_requests  # the client's own count (retries and token refreshes in)
+    elif requests_before is not None and requests_after is not None:
+        requests = requests_after - requests_before
+    else:
+        requests = requests_pages
     archive = (
         pl.DataFrame(rows, schema=_ARCHIVE_SCHEMA) if rows else pl.DataFrame(schema=_ARCHIVE_SCHEMA)
     )
     return _Fetched(batch, archive, server_start, passes, requests, fetched, pages)
+
+
+def _new_stats(client: Any, endpoint: str) -> Any:
+    """A ``FetchStats`` for clients whose ``iter_pages`` counts requests into one."""
+    try:
+        params = inspect.signature(client.iter_pages).parameters
+    except (TypeError, ValueError):
+        return None
+    if "stats" not in params:
+        return None
+    from vendorkit.client import FetchStats
+
+    return FetchStats(endpoint=endpoint, source=str(getattr(client, "source", "api")))
 
 
 def _client_requests(client: Any) -> int | None:
