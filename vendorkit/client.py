@@ -754,7 +754,12 @@ class VendorClient:
                 self._requests_made += 1
             try:
                 response = self._http.get(target, headers=headers)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            except (
+                httpx.TimeoutException,
+                httpx.NetworkError,
+                httpx.RemoteProtocolError,
+                httpx.DecodingError,  # a cut-off compressed body
+            ) as exc:
                 pacer.release(None)
                 reason = type(exc).__name__
                 self._log(target, None, correlation_id, started, reason)

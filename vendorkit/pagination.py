@@ -236,7 +236,7 @@ def parse_page_body(body: bytes, endpoint: Endpoint) -> PageBody:
     """Parse one 200 body of ``endpoint``.
 
     Raises:
-        BodyTruncated: the body starts like JSON but is cut off (retry the request).
+        BodyTruncated: the body is empty, or starts like JSON but is cut off (retry).
         BodyNotJSON: the body is not JSON (HTML error page, ...).
         MissingListKey: valid JSON without the records array.
         ValueError: an envelope number that is not a number.
@@ -248,6 +248,9 @@ def parse_page_body(body: bytes, endpoint: Endpoint) -> PageBody:
         >>> page.records_found, page.records["quantity"].to_list()
         (2, ['5'])
     """
+    if not body.strip():
+        # a 200 with nothing in it is the extreme of a cut-off transfer: retry it
+        raise BodyTruncated("empty body")
     if not _looks_like_json(body):
         raise BodyNotJSON("body does not start with '{' or '['")
     fast = _parse_fast(body, endpoint)

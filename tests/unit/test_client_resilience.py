@@ -52,7 +52,17 @@ def refused(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
 
+def bad_gzip(request: httpx.Request) -> httpx.Response:
+    # a streamed gzip body cut short: httpx's decoder fails while reading it
+    return httpx.Response(
+        200,
+        stream=httpx.ByteStream(b"\x1f\x8b\x08\x00\x00\x00\x00\x00cut"),
+        headers={"Content-Encoding": "gzip"},
+    )
+
+
 TRANSIENT = {
+    "bad gzip": bad_gzip,
     "429": status(429),
     "500": status(500),
     "502": status(502),
