@@ -547,7 +547,8 @@ def render(results: dict[str, Any], *, commentary: str = "") -> str:
                 [
                     "runs",
                     f"median of {plan.get('runs', '?')} (vendorkit, floor), "
-                    f"{plan.get('peer_runs', '?')} (requests+pandas); dlt on reduced data",
+                    f"{plan.get('peer_runs', '?')} (vendorkit-httpx, requests+pandas); contenders of "
+                    "one comparison run interleaved (A, B, A, B, ...); dlt on reduced data",
                 ],
                 ["server start-up", _fmt_s(meta.get("server_start_s"))],
             ],

@@ -157,36 +157,58 @@ class Bench:
             if not keep_db:
                 self._cleanup_db(path)
 
-    def series(
-        self, label: str, name: str, target: Target, runs: int, **kwargs: Any
-    ) -> dict[str, Any]:
-        """``runs`` fresh runs of one contender, summarised."""
-        s = Series(label)
-        for i in range(runs):
-            run = self.contender(name, target, **kwargs)
-            self.log(
-                f"  {label} run {i + 1}/{runs}: {run.seconds:.2f}s, "
-                f"peak RSS {run.max_rss_mb:.0f} MiB, rows {run.result.get('rows')}"
+    def interleaved(
+        self, specs: Sequence[tuple[str, str, int, dict[str, Any]]], target: Target
+    ) -> None:
+        """Run several contenders round-robin (A, B, C, A, B, C, ...), then summarise each.
+
+        Interleaving keeps the contenders of one comparison under the same machine load
+        (this machine is shared), so their ratios are fair even when the load drifts.
+        ``specs`` are ``(label, contender, runs, contender kwargs)``.
+        """
+        series = {label: Series(label) for label, *_ in specs}
+        failed: set[str] = set()
+        rounds = max(runs for _, _, runs, _ in specs)
+        for i in range(rounds):
+            for label, name, runs, kwargs in specs:
+                if i >= runs or label in failed:
+                    continue
+                try:
+                    run = self.contender(name, target, **kwargs)
+                except (RuntimeError, TimeoutError) as exc:
+                    failed.add(label)
+                    self.results["errors"][label] = f"{type(exc).__name__}: {exc}"[:2000]
+                    self.log(f"  {label} FAILED: {exc}")
+                    continue
+                self.log(
+                    f"  {label} run {i + 1}/{runs}: {run.seconds:.2f}s, "
+                    f"peak RSS {run.max_rss_mb:.0f} MiB, rows {run.result.get('rows')}"
+                )
+                series[label].runs.append(run)
+        for label, name, _, kwargs in specs:
+            s = series[label]
+            if not s.runs:
+                continue
+            rows = s.result.get("rows", {})
+            self.results["sync"].append(
+                {
+                    "label": label,
+                    "contender": name,
+                    "endpoints": list(kwargs.get("endpoints", ALL)),
+                    "page_size": kwargs.get("page_size", 1000),
+                    "runs": [
+                        {"seconds": r.seconds, "wall_s": r.wall_s, "max_rss_mb": r.max_rss_mb}
+                        for r in s.runs
+                    ],
+                    "seconds": s.seconds,
+                    "max_rss_mb": s.max_rss_mb,
+                    "rows": rows,
+                    "total_rows": sum(int(v) for v in rows.values()),
+                    "tables": s.result.get("tables"),
+                    "requests": s.result.get("requests"),
+                    "detail": s.result.get("endpoints"),
+                }
             )
-            s.runs.append(run)
-        rows = s.result.get("rows", {})
-        return {
-            "label": label,
-            "contender": name,
-            "endpoints": list(kwargs.get("endpoints", ALL)),
-            "page_size": kwargs.get("page_size", 1000),
-            "runs": [
-                {"seconds": r.seconds, "wall_s": r.wall_s, "max_rss_mb": r.max_rss_mb}
-                for r in s.runs
-            ],
-            "seconds": s.seconds,
-            "max_rss_mb": s.max_rss_mb,
-            "rows": rows,
-            "total_rows": sum(int(v) for v in rows.values()),
-            "tables": s.result.get("tables"),
-            "requests": s.result.get("requests"),
-            "detail": s.result.get("endpoints"),
-        }
 
     def guarded(self, item: str, fn: Callable[[], None]) -> None:
         """Run one item; record (not raise) its failure so the other items still run."""
@@ -202,43 +224,37 @@ class Bench:
 
     # -- items 1-3: sync, floor, peers -----------------------------------------------------
     def sync_and_floor(self, target: Target) -> None:
-        """Items 1 and 2: vendorkit and the floor, all endpoints, pageSize 1,000 and 100."""
-        runs = self.plan.runs
-        for page_size in (1000, 100):
-            for name in ("floor", "vendorkit"):
-                label = f"{name} all @{page_size}"
-                self.guarded(
-                    label,
-                    lambda n=name, p=page_size, lab=label: self.results["sync"].append(
-                        self.series(lab, n, target, runs, page_size=p)
-                    ),
-                )
-        for page_size in (1000, 100):
-            label = f"vendorkit-httpx all @{page_size}"
-            self.guarded(
-                label,
-                lambda p=page_size, lab=label: self.results["sync"].append(
-                    self.series(lab, "vendorkit-httpx", target, self.plan.peer_runs, page_size=p)
-                ),
-            )
-        for name in ("floor", "vendorkit"):
-            label = f"{name} inventory @1000"
-            self.guarded(
-                label,
-                lambda n=name, lab=label: self.results["sync"].append(
-                    self.series(lab, n, target, runs, endpoints=("inventory",), page_size=1000)
-                ),
-            )
+        """Items 1-3 on the full data: vendorkit, the floor and requests + pandas.
+
+        Three interleaved groups: all endpoints at pageSize 1,000 (with requests + pandas),
+        all endpoints at pageSize 100, and the inventory alone at 1,000 (the RSS target).
+        """
+        runs, peer_runs = self.plan.runs, self.plan.peer_runs
+        at1000 = {"page_size": 1000}
+        at100 = {"page_size": 100}
+        inv = {"page_size": 1000, "endpoints": ("inventory",)}
+        groups = {
+            "all endpoints @1000": [
+                ("floor all @1000", "floor", runs, at1000),
+                ("vendorkit all @1000", "vendorkit", runs, at1000),
+                ("vendorkit-httpx all @1000", "vendorkit-httpx", peer_runs, at1000),
+                ("pandas all @1000", "pandas", peer_runs, at1000),
+            ],
+            "all endpoints @100": [
+                ("floor all @100", "floor", runs, at100),
+                ("vendorkit all @100", "vendorkit", runs, at100),
+                ("vendorkit-httpx all @100", "vendorkit-httpx", peer_runs, at100),
+            ],
+            "inventory @1000": [
+                ("floor inventory @1000", "floor", runs, inv),
+                ("vendorkit inventory @1000", "vendorkit", runs, inv),
+            ],
+        }
+        for name, specs in groups.items():
+            self.guarded(name, lambda sp=specs: self.interleaved(sp, target))
 
     def peers(self, target: Target) -> None:
-        """Item 3: requests + pandas in full; dlt on a reduced page count, extrapolated."""
-        label = "pandas all @1000"
-        self.guarded(
-            label,
-            lambda: self.results["sync"].append(
-                self.series(label, "pandas", target, self.plan.peer_runs, page_size=1000)
-            ),
-        )
+        """Item 3, dlt: reduced page counts, extrapolated (requests + pandas ran in full)."""
         full_pages = self._full_pages(1000)
         for name in ("dlt", "dlt-parquet"):
             self.guarded(f"{name} all @1000", lambda n=name: self._dlt(n, target, full_pages))
