@@ -66,7 +66,7 @@ class Settings(BaseSettings):
 
     Example:
         >>> s = Settings(client_id="abc", client_secret="xyz", partner_id="US123456")
-        >>> s.source, s.token_url
+        >>> s.source, s.resolved_token_url
         ('api', 'https://api.ingrammicro.com/oauth/oauth30/token')
         >>> "xyz" in repr(s)
         False
