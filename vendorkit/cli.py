@@ -459,6 +459,7 @@ def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> 
             notebooks_dir,
             out_dir / "notebooks",
             on_done=None if ctx.as_json else lambda p, s: click.echo(f"executed {p} ({s:.1f}s)"),
+            kernel_stderr=ctx.verbose > 0,
         )
     report_path = build_report(settings=settings, out=out_dir / "vendorkit-report.html")
     elapsed = time.perf_counter() - started

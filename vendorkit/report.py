@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -551,6 +552,7 @@ def execute_notebooks(
     *,
     timeout_s: int = 300,
     on_done: Callable[[Path, float], None] | None = None,
+    kernel_stderr: bool = False,
 ) -> list[Path]:
     """Execute every ``*.ipynb`` of ``source_dir`` (sorted) into ``out_dir``.
 
@@ -563,6 +565,8 @@ def execute_notebooks(
         out_dir: where the executed copies go (created); must differ from ``source_dir``.
         timeout_s: per-cell timeout.
         on_done: called with (written path, seconds) after each notebook.
+        kernel_stderr: let the kernels write to this process's stderr (their start-up
+            chatter); errors inside cells are reported either way.
 
     Returns:
         The executed notebooks' paths.
@@ -600,7 +604,7 @@ def execute_notebooks(
         )
         out_path = target / notebook_path.name
         try:
-            client.execute()
+            client.execute(**({} if kernel_stderr else {"stderr": subprocess.DEVNULL}))
         except CellExecutionError as exc:
             nbformat.write(nb, out_path)
             first = str(exc).strip().splitlines()
