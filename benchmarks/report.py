@@ -514,8 +514,9 @@ def render(results: dict[str, Any], *, commentary: str = "") -> str:
         "version. Every figure below comes from the one run described here, on one machine, "
         "against vendorkit's built-in sandbox Vendor API served over real localhost HTTP by a "
         "separate process. Each contender runs in a fresh Python process; times exclude "
-        "interpreter start-up and imports (item 7 covers those); peak RSS is the child's "
-        "`ru_maxrss`.",
+        "interpreter start-up and imports done before the timed call (item 7 covers "
+        "`import vendorkit`; modules a contender imports lazily during its work count); "
+        "peak RSS is the child's own high-water mark (`VmHWM`), in MiB.",
         "",
         "## Run",
         "",
