@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## test: the whole test suite (unit, integration over localhost, notebooks under nbval)
 test: $(STAMP)
-	$(PY) -m pytest tests --nbval notebooks --sanitize-with notebooks/sanitize.cfg
+	$(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 
 ## lab: open JupyterLab on notebooks/
 lab: $(STAMP)

@@ -64,6 +64,7 @@ __all__ = [
     "__version__",
     "backorder_aging",
     "carrier_performance",
+    "data_dictionary",
     "days_of_supply",
     "export_parquet",
     "inventory_trend",
@@ -92,9 +93,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """Import ``vendorkit.charts`` (and with it altair) only when first used."""
-    if name == "charts":
-        import importlib
+    """Import the heavy parts only when first used.
 
+    ``vendorkit.charts`` pulls in altair and ``vendorkit.data_dictionary`` pulls in pandera;
+    ``import vendorkit`` itself stays as light as polars + duckdb + httpx.
+    """
+    import importlib
+
+    if name == "charts":
         return importlib.import_module("vendorkit.charts")
+    if name == "data_dictionary":
+        return importlib.import_module("vendorkit.schemas").data_dictionary
     raise AttributeError(f"module 'vendorkit' has no attribute {name!r}")
