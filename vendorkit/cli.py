@@ -343,6 +343,9 @@ def sync(ctx: Ctx, full: bool, endpoints: tuple[str, ...]) -> None:
 @common_options
 def status(ctx: Ctx) -> None:
     """Show per endpoint: last sync, its age, source, row counts and rejects."""
+    import polars as pl
+    import polars.selectors as cs
+
     import vendorkit as vk
 
     settings = ctx.settings()
@@ -350,7 +353,18 @@ def status(ctx: Ctx) -> None:
     if ctx.as_json:
         emit_json(frame)
     else:
-        print_frame(frame)
+        # durations to whole seconds and timestamps to the second: readable at a glance
+        print_frame(
+            frame.with_columns(
+                cs.duration()
+                .dt.total_seconds()
+                .round(0)
+                .cast(pl.Int64)
+                .mul(1_000_000)
+                .cast(pl.Duration("us")),
+                cs.datetime().dt.truncate("1s"),
+            )
+        )
 
 
 @main.command()

@@ -705,6 +705,23 @@ class Store:
             return None
         return CursorState(endpoint, row[0], row[1], row[2])
 
+    def data_sources(self) -> set[str]:
+        """The sources (``sandbox`` / ``api``) of every successful sync in this store.
+
+        Example:
+            >>> with Store(":memory:") as store:
+            ...     store.data_sources()
+            set()
+        """
+        if not self.exists():
+            return set()
+        with self.read() as con:
+            rows = con.execute(
+                "SELECT DISTINCT source FROM sync_log WHERE outcome = 'ok' AND source IN (?, ?)",
+                ["sandbox", "api"],
+            ).fetchall()
+        return {r[0] for r in rows}
+
     # -- writing (inside Store.write()) ------------------------------------------------
 
     def insert_frame(

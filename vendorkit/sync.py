@@ -41,7 +41,13 @@ import polars as pl
 import pyarrow as pa
 
 from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
-from vendorkit.errors import ContractError, StoreError, StoreLockedError, VendorkitError
+from vendorkit.errors import (
+    ConfigError,
+    ContractError,
+    StoreError,
+    StoreLockedError,
+    VendorkitError,
+)
 from vendorkit.store import ENDPOINT_TABLES, TABLE_KEYS, Store
 
 if TYPE_CHECKING:
@@ -642,6 +648,7 @@ def run_sync(
         full=full,
         started_at=started,
     )
+    _refuse_mixed_sources(store, report.source)
     guard = store.sync_lock() if lock else _null_context()
     with guard:
         for endpoint in names:
@@ -654,6 +661,20 @@ def run_sync(
             )
     report.finished_at = datetime.now(UTC)
     return report
+
+
+def _refuse_mixed_sources(store: Store, source: str) -> None:
+    """Never put sandbox records and real API records in the same store."""
+    if source not in ("sandbox", "api"):
+        return
+    others = store.data_sources() - {source}
+    if others:
+        held = others.pop()
+        raise ConfigError(
+            f"the store {store.path} already holds {held} data and this sync is from the "
+            f"{source}; mixing them would put synthetic and real records in the same tables. "
+            "Point VENDORKIT_DB (or --db) at another file, or delete this one, and sync again"
+        )
 
 
 class _null_context:

@@ -12,7 +12,7 @@ import httpx
 import polars as pl
 import pytest
 
-from vendorkit import Settings
+from vendorkit import ConfigError, Settings
 from vendorkit.client import VendorClient
 from vendorkit.store import Store
 from vendorkit.sync import run_sync
@@ -84,10 +84,22 @@ def test_real_shaped_page_coerces_quirks_and_quarantines_the_bad_record(store: S
     assert orders["reseller_id"].to_list() == ["40012", "40077"]
     # 09:15 at -07:00 is 16:15 UTC
     assert orders["order_date"][0] == datetime(2026, 10, 20, 16, 15, tzinfo=UTC)
-    line = store.read_table("order_lines").filter(pl.col("order_id") == "20-RK1001").row(0, named=True)
+    line = (
+        store.read_table("order_lines").filter(pl.col("order_id") == "20-RK1001").row(0, named=True)
+    )
     assert (line["quantity_ordered"], line["unit_price"], line["warehouse_id"]) == (5, 129.90, "20")
 
     rejects = store.read_rejects()
     assert rejects["record_key"].unique().to_list() == ["20-RK1003"]
     assert any("quantity" in f for f in rejects["field"].to_list())
     assert '"quantity": -4' in rejects["raw_record"][0]
+
+
+def test_sandbox_and_api_data_never_mix_in_one_store(store: Store) -> None:
+    files = {n: SAMPLES / "seed-only" / f"{n}.json" for n in ("inventory", "orders", "shipments")}
+    with _client(files) as client:
+        assert run_sync(store, client, ["inventory"], full=True, source="sandbox").ok
+        before = store.read_table("inventory")
+        with pytest.raises(ConfigError, match="already holds sandbox data"):
+            run_sync(store, client, ["inventory"], full=True, source="api")
+    assert store.read_table("inventory").equals(before)
