@@ -38,7 +38,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import pyarrow as pa
 
 from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
 from vendorkit.errors import (
@@ -417,8 +416,20 @@ def _archive_rows(page: Any, pass_number: int) -> dict[str, Any]:
         "server_date": page.server_date,
         "encoding": _CODEC if body else "identity",
         "body_size": len(body),
-        "body": pa.compress(body, codec=_CODEC, asbytes=True) if body else b"",
+        "body": _compress(body) if body else b"",
     }
+
+
+def _compress(body: bytes) -> bytes:
+    import pyarrow as pa  # imported on first use: keeps `import vendorkit` light
+
+    return pa.compress(body, codec=_CODEC, asbytes=True)  # type: ignore[no-any-return]
+
+
+def _decompress(body: bytes, size: int) -> bytes:
+    import pyarrow as pa
+
+    return pa.decompress(body, decompressed_size=size, codec=_CODEC, asbytes=True)  # type: ignore[no-any-return]
 
 
 _ARCHIVE_SCHEMA: dict[str, pl.DataType] = {
@@ -1006,9 +1017,7 @@ def _archived_pages(store: Store, con: Any, endpoint: str, sync_id: str) -> Iter
     for rec in frame.iter_rows(named=True):
         body = rec["body"] or b""
         if rec["encoding"] == _CODEC:
-            body = pa.decompress(
-                body, decompressed_size=rec["body_size"], codec=_CODEC, asbytes=True
-            )
+            body = _decompress(body, rec["body_size"])
         yield ArchivedPage(
             endpoint=endpoint,
             number=rec["page_number"],
