@@ -1,4 +1,12 @@
-"""vendorkit: Ingram Micro Vendor API data as validated polars DataFrames cached in DuckDB."""
+"""vendorkit: Ingram Micro Vendor API data as validated polars DataFrames cached in DuckDB.
+
+The front door: everything a notebook or script needs is importable from here and listed
+in ``__all__``. ``Settings``, ``VendorClient`` and ``open_client`` (pydantic, the HTTP
+stack), ``charts`` (altair) and ``data_dictionary`` (pandera) load on first use, so
+``import vendorkit`` costs little more than importing polars and duckdb.
+"""
+
+from typing import TYPE_CHECKING
 
 from vendorkit.analysis import (
     backorder_aging,
@@ -13,8 +21,6 @@ from vendorkit.analysis import (
     shipment_lag_detail,
     stock_by_warehouse,
 )
-from vendorkit.client import VendorClient, open_client
-from vendorkit.config import Settings
 from vendorkit.errors import (
     ApiError,
     AuthError,
@@ -43,6 +49,10 @@ from vendorkit.loaders import (
     status,
 )
 from vendorkit.sync import SyncReport, replay, sync
+
+if TYPE_CHECKING:
+    from vendorkit.client import VendorClient, open_client
+    from vendorkit.config import Settings
 
 __version__ = "0.1.0"
 
@@ -92,16 +102,28 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """Import the heavy parts only when first used.
+#: Names imported on first use: name -> module (PEP 562).
+_LAZY = {
+    "Settings": "vendorkit.config",
+    "VendorClient": "vendorkit.client",
+    "open_client": "vendorkit.client",
+    "data_dictionary": "vendorkit.schemas",
+}
 
-    ``vendorkit.charts`` pulls in altair and ``vendorkit.data_dictionary`` pulls in pandera;
-    ``import vendorkit`` itself stays as light as polars + duckdb + httpx.
-    """
+
+def __getattr__(name: str) -> object:
+    """Import the heavier parts only when first used (see the module docstring)."""
     import importlib
 
     if name == "charts":
         return importlib.import_module("vendorkit.charts")
-    if name == "data_dictionary":
-        return importlib.import_module("vendorkit.schemas").data_dictionary
-    raise AttributeError(f"module 'vendorkit' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vendorkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | {"charts"})
