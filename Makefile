@@ -42,6 +42,7 @@ $(BENCH_STAMP): $(STAMP) requirements/bench.lock
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vendorkit tests benchmarks
+	$(VENV)/bin/ruff format --check vendorkit tests benchmarks
 	$(VENV)/bin/mypy
 
 lock:

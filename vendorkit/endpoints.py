@@ -54,9 +54,7 @@ class Endpoint:
         """
         schema: dict[str, pl.DataType] = {f: pl.String() for f in self.wire_fields}
         if self.child_key:
-            schema[self.child_key] = pl.List(
-                pl.Struct({f: pl.String() for f in self.child_fields})
-            )
+            schema[self.child_key] = pl.List(pl.Struct({f: pl.String() for f in self.child_fields}))
         return schema
 
 

@@ -31,8 +31,6 @@ def test_docstring_examples(module_name: str) -> None:
 def test_examples_exist() -> None:
     finder = doctest.DocTestFinder()
     total = sum(
-        len(t.examples)
-        for name in MODULES
-        for t in finder.find(importlib.import_module(name))
+        len(t.examples) for name in MODULES for t in finder.find(importlib.import_module(name))
     )
     assert total >= 50, f"only {total} docstring examples in the package"

@@ -40,8 +40,11 @@ def test_real_server_answers_with_keep_alive() -> None:
             seen = 0
             page = 1
             while True:
-                r = c.get(f"{srv.base_url}/orders", headers=h,
-                          params={"pageNumber": page, "pageSize": 100})
+                r = c.get(
+                    f"{srv.base_url}/orders",
+                    headers=h,
+                    params={"pageNumber": page, "pageSize": 100},
+                )
                 if r.status_code == 204:
                     break
                 assert r.status_code == 200 and r.http_version == "HTTP/1.1"
@@ -64,8 +67,11 @@ def test_real_server_answers_with_keep_alive() -> None:
 
 def test_real_server_and_transport_serve_the_same_bytes() -> None:
     sb = Sandbox(SandboxConfig(scale=0.1, invalid=1))
-    with sb.serve() as srv, httpx.Client(timeout=5) as c, httpx.Client(
-            transport=sb.transport(), base_url="http://sandbox") as t:
+    with (
+        sb.serve() as srv,
+        httpx.Client(timeout=5) as c,
+        httpx.Client(transport=sb.transport(), base_url="http://sandbox") as t,
+    ):
         h_real = {**HEADERS, "Authorization": f"Bearer {_token(c, srv.token_url)}"}
         h_mem = {**HEADERS, "Authorization": f"Bearer {_token(t, '/oauth/oauth30/token')}"}
         for ep in ("inventory", "orders", "shipments"):
@@ -86,8 +92,10 @@ def test_real_server_drops_connections_mid_body() -> None:
 
 def test_real_server_slow_response_exceeds_client_timeout() -> None:
     faults = FaultConfig(slow_rate=1.0, slow_ms=600, max_consecutive=1)
-    with Sandbox(SandboxConfig(scale=0.05, faults=faults)).serve() as srv, \
-            httpx.Client(timeout=0.2) as c:
+    with (
+        Sandbox(SandboxConfig(scale=0.05, faults=faults)).serve() as srv,
+        httpx.Client(timeout=0.2) as c,
+    ):
         h = {**HEADERS, "Authorization": f"Bearer {_token(c, srv.token_url)}"}
         with pytest.raises(httpx.ReadTimeout):
             c.get(f"{srv.base_url}/orders", headers=h)
@@ -110,9 +118,23 @@ def _free_port() -> int:
 def test_cli_serves_until_interrupted() -> None:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vendorkit.sandbox", "serve", "--port", str(port),
-         "--scale", "0.05", "--seed", "3", "--rate-limit", "50"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "vendorkit.sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--scale",
+            "0.05",
+            "--seed",
+            "3",
+            "--rate-limit",
+            "50",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     try:
@@ -155,8 +177,9 @@ def test_concurrent_clients_get_consistent_pages() -> None:
         pages = range(1, 14)  # 1,254 records in pages of 100
 
         def fetch(page: int) -> bytes:  # one pooled client shared by the threads
-            r = c.get(f"{srv.base_url}/inventory", headers=h,
-                      params={"pageNumber": page, "pageSize": 100})
+            r = c.get(
+                f"{srv.base_url}/inventory", headers=h, params={"pageNumber": page, "pageSize": 100}
+            )
             assert r.status_code == 200
             return r.content
 

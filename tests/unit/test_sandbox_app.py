@@ -25,10 +25,13 @@ class Api:
     def __init__(self, sb: Sandbox, client_id: str = "vendor-app", **kw: object) -> None:
         self.sb = sb
         self.http = httpx.Client(transport=sb.transport(), base_url="http://sandbox", **kw)
-        self.token = self.http.post("/oauth/oauth30/token",
-                                    data={**FORM, "client_id": client_id}).json()["access_token"]
+        self.token = self.http.post(
+            "/oauth/oauth30/token", data={**FORM, "client_id": client_id}
+        ).json()["access_token"]
 
-    def get(self, endpoint: str, headers: dict[str, str] | None = None, **params: object) -> httpx.Response:
+    def get(
+        self, endpoint: str, headers: dict[str, str] | None = None, **params: object
+    ) -> httpx.Response:
         h = {**HEADERS, "Authorization": f"Bearer {self.token}", **(headers or {})}
         return self.http.get(f"/vendors/v1/{endpoint}", headers=h, params=params)
 
@@ -65,8 +68,11 @@ def test_token_endpoint(sb: Sandbox) -> None:
         grant = c.post("/oauth/oauth30/token", data={**FORM, "grant_type": "password"})
         assert grant.status_code == 400
         assert c.get("/oauth/oauth30/token").status_code == 405
-        basic = c.post("/oauth/oauth30/token", data={"grant_type": "client_credentials"},
-                       auth=("vendor-app", "s3cret!"))
+        basic = c.post(
+            "/oauth/oauth30/token",
+            data={"grant_type": "client_credentials"},
+            auth=("vendor-app", "s3cret!"),
+        )
         assert basic.status_code == 200 and basic.json()["access_token"]
 
 
@@ -75,8 +81,10 @@ def test_configured_credentials_are_enforced_and_never_echoed() -> None:
     with httpx.Client(transport=sb.transport(), base_url="http://sandbox") as c:
         wrong = c.post("/oauth/oauth30/token", data={**FORM, "client_id": "me"})
         assert wrong.status_code == 401 and "topsecret" not in wrong.text
-        ok = c.post("/oauth/oauth30/token", data={**FORM, "client_id": "me",
-                                                  "client_secret": "topsecret-123"})
+        ok = c.post(
+            "/oauth/oauth30/token",
+            data={**FORM, "client_id": "me", "client_secret": "topsecret-123"},
+        )
         assert ok.status_code == 200
     assert "topsecret" not in repr(sb.config)
 
@@ -89,11 +97,16 @@ def test_missing_bad_and_expired_tokens_get_401_with_fault_body() -> None:
     assert none.status_code == 401
     bad = api.get("inventory", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
-    assert bad.json()["fault"]["detail"]["errorcode"] == "keymanagement.service.invalid_access_token"
+    assert (
+        bad.json()["fault"]["detail"]["errorcode"] == "keymanagement.service.invalid_access_token"
+    )
     time.sleep(0.25)
     expired = api.get("inventory")
     assert expired.status_code == 401
-    assert expired.json()["fault"]["detail"]["errorcode"] == "keymanagement.service.access_token_expired"
+    assert (
+        expired.json()["fault"]["detail"]["errorcode"]
+        == "keymanagement.service.access_token_expired"
+    )
     assert expired.headers["IM-CorrelationID"] == "corr-1"
 
 
@@ -110,7 +123,9 @@ def test_missing_bad_and_expired_tokens_get_401_with_fault_body() -> None:
         ({"IM-SenderID": "s" * 33}, "IM-SenderID"),
     ],
 )
-def test_bad_headers_get_400_naming_the_field(api: Api, override: dict[str, str], field: str) -> None:
+def test_bad_headers_get_400_naming_the_field(
+    api: Api, override: dict[str, str], field: str
+) -> None:
     r = api.get("orders", headers=override)
     assert r.status_code == 400
     err = r.json()["errors"][0]
@@ -129,7 +144,9 @@ def test_missing_headers_all_reported_and_correlation_echoed(api: Api) -> None:
 
 def test_unknown_path_and_method(api: Api) -> None:
     assert api.http.get("/vendors/v1/invoices", headers=HEADERS).status_code == 404
-    r = api.http.post("/vendors/v1/orders", headers={**HEADERS, "Authorization": f"Bearer {api.token}"})
+    r = api.http.post(
+        "/vendors/v1/orders", headers={**HEADERS, "Authorization": f"Bearer {api.token}"}
+    )
     assert r.status_code == 405
 
 
@@ -156,8 +173,16 @@ def test_envelope_pagination_and_204(api: Api, sb: Sandbox) -> None:
     assert keys == sorted(keys)  # stable order by primary key
 
 
-@pytest.mark.parametrize("params", [{"pageSize": 101}, {"pageSize": 0}, {"pageNumber": 0},
-                                    {"pageNumber": "x"}, {"updatedSince": "yesterday"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"pageSize": 101},
+        {"pageSize": 0},
+        {"pageNumber": 0},
+        {"pageNumber": "x"},
+        {"updatedSince": "yesterday"},
+    ],
+)
 def test_bad_query_gets_400(api: Api, params: dict[str, object]) -> None:
     r = api.get("shipments", **params)
     assert r.status_code == 400
@@ -318,7 +343,9 @@ def test_fault_sequence_is_deterministic() -> None:
         out = []
         for page in range(1, 30):
             try:
-                out.append(str(api.get("inventory", pageNumber=page % 3 + 1, pageSize=5).status_code))
+                out.append(
+                    str(api.get("inventory", pageNumber=page % 3 + 1, pageSize=5).status_code)
+                )
             except httpx.RemoteProtocolError:
                 out.append("drop")
         return out
@@ -343,6 +370,8 @@ def test_stats_count_requests_pages_and_codes(sb: Sandbox) -> None:
 
 def test_unencoded_plus_offset_in_updated_since_is_understood(api: Api) -> None:
     encoded = api.get("orders", updatedSince="2026-10-20T00:00:00+00:00").json()["recordsFound"]
-    raw = api.http.get("/vendors/v1/orders?updatedSince=2026-10-20T00:00:00+00:00",
-                       headers={**HEADERS, "Authorization": f"Bearer {api.token}"})
+    raw = api.http.get(
+        "/vendors/v1/orders?updatedSince=2026-10-20T00:00:00+00:00",
+        headers={**HEADERS, "Authorization": f"Bearer {api.token}"},
+    )
     assert raw.status_code == 200 and raw.json()["recordsFound"] == encoded

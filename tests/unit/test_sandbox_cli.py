@@ -13,10 +13,24 @@ def test_every_command_has_help() -> None:
     assert top.exit_code == 0 and "serve" in top.output
     serve = runner.invoke(sandbox, ["serve", "--help"])
     assert serve.exit_code == 0
-    for option in ("--port", "--seed", "--scale", "--as-of", "--max-page-size", "--rate-limit",
-                   "--token-ttl", "--invalid / --no-invalid", "--quirks / --no-quirks",
-                   "--error-rate", "--drop-rate", "--truncate-rate", "--latency-ms",
-                   "--slow-rate", "--burst-429", "--change-calls"):
+    for option in (
+        "--port",
+        "--seed",
+        "--scale",
+        "--as-of",
+        "--max-page-size",
+        "--rate-limit",
+        "--token-ttl",
+        "--invalid / --no-invalid",
+        "--quirks / --no-quirks",
+        "--error-rate",
+        "--drop-rate",
+        "--truncate-rate",
+        "--latency-ms",
+        "--slow-rate",
+        "--burst-429",
+        "--change-calls",
+    ):
         assert option in serve.output, option
 
 

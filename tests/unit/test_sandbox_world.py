@@ -30,14 +30,18 @@ def sb_invalid() -> Sandbox:
 def fetch_all(sb: Sandbox, endpoint: str, **params: str) -> list[dict]:
     """Every record of a full listing, read over the in-process transport."""
     with httpx.Client(transport=sb.transport(), base_url="http://sandbox") as c:
-        tok = c.post("/oauth/oauth30/token", data={
-            "grant_type": "client_credentials", "client_id": "x", "client_secret": "y"}
+        tok = c.post(
+            "/oauth/oauth30/token",
+            data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
         ).json()["access_token"]
         out: list[dict] = []
         page = 1
         while True:
-            r = c.get(f"/vendors/v1/{endpoint}", headers={**HEADERS, "Authorization": f"Bearer {tok}"},
-                      params={"pageNumber": page, "pageSize": 100, **params})
+            r = c.get(
+                f"/vendors/v1/{endpoint}",
+                headers={**HEADERS, "Authorization": f"Bearer {tok}"},
+                params={"pageNumber": page, "pageSize": 100, **params},
+            )
             if r.status_code == 204:
                 return out
             assert r.status_code == 200, r.text
@@ -49,7 +53,12 @@ def test_sizes_follow_scale(sb: Sandbox) -> None:
     inv = sb.ground_truth("inventory")
     assert inv.height == 100 * 5  # 500 x 0.2 parts x 5 warehouses
     assert sorted(inv["warehouse_id"].unique()) == ["10", "20", "30", "40", "80"]
-    names = dict(inv.drop_nulls("warehouse_name").select("warehouse_id", "warehouse_name").unique().iter_rows())
+    names = dict(
+        inv.drop_nulls("warehouse_name")
+        .select("warehouse_id", "warehouse_name")
+        .unique()
+        .iter_rows()
+    )
     assert names["10"] == "Mira Loma, CA" and names["80"] == "Jonestown, PA"
     assert sb.ground_truth("orders").height == 400
 
@@ -66,23 +75,65 @@ def test_presets_and_large_scale_sizes() -> None:
 
 def test_ground_truth_has_the_typed_table_columns(sb: Sandbox) -> None:
     expected = {
-        "inventory": ["part_number", "warehouse_id", "warehouse_name", "vendor_part_number",
-                      "quantity_on_hand", "quantity_backordered", "quantity_on_order",
-                      "last_updated"],
-        "orders": ["order_id", "reseller_id", "reseller_name", "status", "status_raw",
-                   "order_date", "updated_at", "currency_code"],
-        "order_lines": ["order_id", "line_number", "part_number", "quantity_ordered",
-                        "quantity_confirmed", "quantity_backordered", "unit_price",
-                        "warehouse_id"],
-        "shipments": ["shipment_id", "order_id", "carrier", "tracking_number", "status",
-                      "status_raw", "warehouse_id", "ship_date", "estimated_delivery_date",
-                      "delivered_date", "updated_at"],
-        "shipment_lines": ["shipment_id", "position", "order_id", "line_number", "part_number",
-                           "quantity"],
+        "inventory": [
+            "part_number",
+            "warehouse_id",
+            "warehouse_name",
+            "vendor_part_number",
+            "quantity_on_hand",
+            "quantity_backordered",
+            "quantity_on_order",
+            "last_updated",
+        ],
+        "orders": [
+            "order_id",
+            "reseller_id",
+            "reseller_name",
+            "status",
+            "status_raw",
+            "order_date",
+            "updated_at",
+            "currency_code",
+        ],
+        "order_lines": [
+            "order_id",
+            "line_number",
+            "part_number",
+            "quantity_ordered",
+            "quantity_confirmed",
+            "quantity_backordered",
+            "unit_price",
+            "warehouse_id",
+        ],
+        "shipments": [
+            "shipment_id",
+            "order_id",
+            "carrier",
+            "tracking_number",
+            "status",
+            "status_raw",
+            "warehouse_id",
+            "ship_date",
+            "estimated_delivery_date",
+            "delivered_date",
+            "updated_at",
+        ],
+        "shipment_lines": [
+            "shipment_id",
+            "position",
+            "order_id",
+            "line_number",
+            "part_number",
+            "quantity",
+        ],
     }
-    keys = {"inventory": ["part_number", "warehouse_id"], "orders": ["order_id"],
-            "order_lines": ["order_id", "line_number"], "shipments": ["shipment_id"],
-            "shipment_lines": ["shipment_id", "position"]}
+    keys = {
+        "inventory": ["part_number", "warehouse_id"],
+        "orders": ["order_id"],
+        "order_lines": ["order_id", "line_number"],
+        "shipments": ["shipment_id"],
+        "shipment_lines": ["shipment_id", "position"],
+    }
     for table, cols in expected.items():
         df = sb.ground_truth(table)
         assert df.columns == cols, table
@@ -133,8 +184,9 @@ def test_world_is_believable() -> None:
     assert 0 < late < ships.height / 2
     # quantities are consistent
     active = lines.join(orders.filter(pl.col("status") != "CANCELLED"), on="order_id", how="semi")
-    assert (active["quantity_confirmed"] + active["quantity_backordered"]
-            == active["quantity_ordered"]).all()
+    assert (
+        active["quantity_confirmed"] + active["quantity_backordered"] == active["quantity_ordered"]
+    ).all()
     assert active.filter(pl.col("quantity_backordered") > 0).height > 0  # backorders exist
     shipped = slines.group_by("order_id", "line_number").agg(pl.col("quantity").sum())
     joined = shipped.join(lines, on=["order_id", "line_number"])
@@ -150,7 +202,8 @@ def test_world_is_believable() -> None:
     split = ships.group_by("order_id").len().filter(pl.col("len") > 1)
     assert split.height > 0  # split shipments
     assert {"CLOSED", "DELIVERED", "CANCELLED", "PARTIALLY_SHIPPED"} <= set(
-        orders["status"].cast(pl.String))
+        orders["status"].cast(pl.String)
+    )
 
 
 def test_inventory_trends_and_orders_stay_stable_across_as_of() -> None:
@@ -169,7 +222,8 @@ def test_inventory_trends_and_orders_stay_stable_across_as_of() -> None:
     la = a.ground_truth("order_lines").join(common.select("order_id"), on="order_id")
     lb = b.ground_truth("order_lines").join(common.select("order_id"), on="order_id")
     assert la.select("order_id", "line_number", "part_number", "quantity_ordered").equals(
-        lb.select("order_id", "line_number", "part_number", "quantity_ordered"))
+        lb.select("order_id", "line_number", "part_number", "quantity_ordered")
+    )
 
 
 def _to_int(v: object) -> int | None:
@@ -206,11 +260,17 @@ def test_served_orders_and_shipments_equal_ground_truth(sb: Sandbox) -> None:
     assert [o["orderId"] for o in orders] == truth["order_id"].to_list()
     assert [o["status"] for o in orders] == truth["status_raw"].to_list()
     assert [_to_ts(o["updatedAt"]) for o in orders] == truth["updated_at"].to_list()
-    lines = [(o["orderId"], i + 1, ln["partNumber"], _to_int(ln["quantity"]), float(ln["unitPrice"]))
-             for o in orders for i, ln in enumerate(o["lines"])]
+    lines = [
+        (o["orderId"], i + 1, ln["partNumber"], _to_int(ln["quantity"]), float(ln["unitPrice"]))
+        for o in orders
+        for i, ln in enumerate(o["lines"])
+    ]
     tl = sb.ground_truth("order_lines")
-    assert lines == list(tl.select("order_id", "line_number", "part_number", "quantity_ordered",
-                                   "unit_price").iter_rows())
+    assert lines == list(
+        tl.select(
+            "order_id", "line_number", "part_number", "quantity_ordered", "unit_price"
+        ).iter_rows()
+    )
     ships = fetch_all(sb, "shipments")
     ts = sb.ground_truth("shipments")
     assert [s["id"] for s in ships] == ts["shipment_id"].to_list()
@@ -238,14 +298,25 @@ def test_no_quirks_serves_plain_records() -> None:
     assert all(len(r) == 8 for r in inv)
     assert all(r["lastUpdated"].endswith("Z") for r in inv)
     for o in fetch_all(sb, "orders"):
-        assert o["status"] in {"OPEN", "PROCESSING", "ON HOLD", "BACKORDERED",
-                               "PARTIALLY_SHIPPED", "SHIPPED", "DELIVERED", "CLOSED", "CANCELLED"}
+        assert o["status"] in {
+            "OPEN",
+            "PROCESSING",
+            "ON HOLD",
+            "BACKORDERED",
+            "PARTIALLY_SHIPPED",
+            "SHIPPED",
+            "DELIVERED",
+            "CLOSED",
+            "CANCELLED",
+        }
 
 
 def test_invalid_records_are_known_and_served(sb_invalid: Sandbox) -> None:
-    clean = {"inventory": sb_invalid.ground_truth("inventory").height,
-             "orders": sb_invalid.ground_truth("orders").height,
-             "shipments": sb_invalid.ground_truth("shipments").height}
+    clean = {
+        "inventory": sb_invalid.ground_truth("inventory").height,
+        "orders": sb_invalid.ground_truth("orders").height,
+        "shipments": sb_invalid.ground_truth("shipments").height,
+    }
     for endpoint in ("inventory", "orders", "shipments"):
         bad = sb_invalid.invalid_records(endpoint)
         assert bad.columns == ["endpoint", "key", "field", "reason", "raw"]
@@ -263,8 +334,7 @@ def test_invalid_records_are_known_and_served(sb_invalid: Sandbox) -> None:
 
 def test_invalid_inventory_records_say_what_is_wrong(sb_invalid: Sandbox) -> None:
     bad = sb_invalid.invalid_records("inventory")
-    raws = {reason: [json.loads(r) for r in df["raw"]]
-            for (reason,), df in bad.group_by("field")}
+    raws = {reason: [json.loads(r) for r in df["raw"]] for (reason,), df in bad.group_by("field")}
     assert all(int(str(r["quantity"])) < 0 for r in raws["quantity"])
     assert all("partNumber" not in r for r in raws["partNumber"])
     for r in raws["lastUpdated"]:
@@ -333,7 +403,8 @@ def test_served_listing_follows_mutations() -> None:
     assert [o["orderId"] for o in orders] == truth["order_id"].to_list()
     assert [_to_ts(o["updatedAt"]) for o in orders] == truth["updated_at"].to_list()
     mapped = pl.DataFrame({"s": [o["status"] for o in orders]}).select(
-        canonical_status_expr("s", ORDER_STATUSES))["s"]
+        canonical_status_expr("s", ORDER_STATUSES)
+    )["s"]
     assert mapped.to_list() == truth["status"].cast(pl.String).to_list()
     inv: dict[tuple[str, str], dict] = {}
     for r in fetch_all(sb, "inventory"):
@@ -358,11 +429,16 @@ def test_mutations_keep_orders_consistent_with_shipments() -> None:
     orders, ships = sb.ground_truth("orders"), sb.ground_truth("shipments")
     per = ships.group_by("order_id").agg(
         (pl.col("status") == "DELIVERED").all().alias("all_delivered"),
-        (pl.col("status") == "PROCESSING").all().alias("all_processing"))
+        (pl.col("status") == "PROCESSING").all().alias("all_processing"),
+    )
     joined = orders.join(per, on="order_id")
     assert joined.filter(pl.col("all_delivered") & (pl.col("status") == "SHIPPED")).height == 0
-    assert joined.filter(pl.col("status").is_in(["DELIVERED", "CLOSED"])
-                         & ~pl.col("all_delivered")).height == 0
+    assert (
+        joined.filter(
+            pl.col("status").is_in(["DELIVERED", "CLOSED"]) & ~pl.col("all_delivered")
+        ).height
+        == 0
+    )
     assert joined.filter(pl.col("all_processing") & (pl.col("status") == "SHIPPED")).height == 0
     # the clock moved 6 minutes, and orders were stamped when their shipments changed them
     assert orders.filter(pl.col("updated_at") > datetime(2026, 11, 1, 12, tzinfo=UTC)).height > 0

@@ -54,31 +54,55 @@ _TS = pl.Datetime("us", "UTC")
 #: The typed-table columns and dtypes of docs/ARCHITECTURE.md, in order.
 GROUND_TRUTH_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "inventory": {
-        "part_number": pl.String(), "warehouse_id": pl.String(), "warehouse_name": pl.String(),
-        "vendor_part_number": pl.String(), "quantity_on_hand": pl.Int64(),
-        "quantity_backordered": pl.Int64(), "quantity_on_order": pl.Int64(),
+        "part_number": pl.String(),
+        "warehouse_id": pl.String(),
+        "warehouse_name": pl.String(),
+        "vendor_part_number": pl.String(),
+        "quantity_on_hand": pl.Int64(),
+        "quantity_backordered": pl.Int64(),
+        "quantity_on_order": pl.Int64(),
         "last_updated": _TS,
     },
     "orders": {
-        "order_id": pl.String(), "reseller_id": pl.String(), "reseller_name": pl.String(),
-        "status": pl.Enum(list(ORDER_STATUSES)), "status_raw": pl.String(),
-        "order_date": _TS, "updated_at": _TS, "currency_code": pl.String(),
+        "order_id": pl.String(),
+        "reseller_id": pl.String(),
+        "reseller_name": pl.String(),
+        "status": pl.Enum(list(ORDER_STATUSES)),
+        "status_raw": pl.String(),
+        "order_date": _TS,
+        "updated_at": _TS,
+        "currency_code": pl.String(),
     },
     "order_lines": {
-        "order_id": pl.String(), "line_number": pl.Int32(), "part_number": pl.String(),
-        "quantity_ordered": pl.Int64(), "quantity_confirmed": pl.Int64(),
-        "quantity_backordered": pl.Int64(), "unit_price": pl.Float64(),
+        "order_id": pl.String(),
+        "line_number": pl.Int32(),
+        "part_number": pl.String(),
+        "quantity_ordered": pl.Int64(),
+        "quantity_confirmed": pl.Int64(),
+        "quantity_backordered": pl.Int64(),
+        "unit_price": pl.Float64(),
         "warehouse_id": pl.String(),
     },
     "shipments": {
-        "shipment_id": pl.String(), "order_id": pl.String(), "carrier": pl.String(),
-        "tracking_number": pl.String(), "status": pl.Enum(list(SHIPMENT_STATUSES)),
-        "status_raw": pl.String(), "warehouse_id": pl.String(), "ship_date": _TS,
-        "estimated_delivery_date": _TS, "delivered_date": _TS, "updated_at": _TS,
+        "shipment_id": pl.String(),
+        "order_id": pl.String(),
+        "carrier": pl.String(),
+        "tracking_number": pl.String(),
+        "status": pl.Enum(list(SHIPMENT_STATUSES)),
+        "status_raw": pl.String(),
+        "warehouse_id": pl.String(),
+        "ship_date": _TS,
+        "estimated_delivery_date": _TS,
+        "delivered_date": _TS,
+        "updated_at": _TS,
     },
     "shipment_lines": {
-        "shipment_id": pl.String(), "position": pl.Int32(), "order_id": pl.String(),
-        "line_number": pl.Int32(), "part_number": pl.String(), "quantity": pl.Int64(),
+        "shipment_id": pl.String(),
+        "position": pl.Int32(),
+        "order_id": pl.String(),
+        "line_number": pl.Int32(),
+        "part_number": pl.String(),
+        "quantity": pl.Int64(),
     },
 }
 _KEYS = {
@@ -155,7 +179,8 @@ class Sandbox:
         if table not in GROUND_TRUTH_SCHEMAS:
             raise ConfigError(
                 f"unknown ground-truth table {table!r}; choose one of "
-                f"{', '.join(GROUND_TRUTH_SCHEMAS)}")
+                f"{', '.join(GROUND_TRUTH_SCHEMAS)}"
+            )
         schema = GROUND_TRUTH_SCHEMAS[table]
         df: pl.DataFrame = getattr(self.app.world, table)
         return df.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(_KEYS[table])
@@ -181,8 +206,13 @@ class Sandbox:
         get_endpoint(endpoint)
         return len(self.app.served(endpoint))
 
-    def mutate(self, fraction: float = 0.01, endpoints: list[str] | tuple[str, ...] | None = None,
-               *, advance: timedelta = timedelta(minutes=1)) -> dict[str, int]:
+    def mutate(
+        self,
+        fraction: float = 0.01,
+        endpoints: list[str] | tuple[str, ...] | None = None,
+        *,
+        advance: timedelta = timedelta(minutes=1),
+    ) -> dict[str, int]:
         """Change records now: advance the virtual clock, then change ``fraction`` of records.
 
         Inventory quantities move (sales and receipts). Shipments advance one step

@@ -66,15 +66,22 @@ class Response:
     records: int = 0
 
 
-def _errors(message: str, fields: list[dict[str, Any]] | None = None, *,
-            kind: str = "/errors/validation-failed", error_id: str = "") -> bytes:
+def _errors(
+    message: str,
+    fields: list[dict[str, Any]] | None = None,
+    *,
+    kind: str = "/errors/validation-failed",
+    error_id: str = "",
+) -> bytes:
     body = {"errors": [{"id": error_id, "type": kind, "message": message, "fields": fields or []}]}
     return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _fault_body(faultstring: str, errorcode: str) -> bytes:
-    return json.dumps({"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}},
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}},
+        separators=(",", ":"),
+    ).encode()
 
 
 def _parse_since(text: str) -> datetime:
@@ -163,8 +170,12 @@ class SandboxApp:
         with self._lock:
             self._stats.clear()
 
-    def mutate(self, fraction: float, endpoints: tuple[str, ...] | None,
-               advance: timedelta = timedelta(minutes=1)) -> dict[str, int]:
+    def mutate(
+        self,
+        fraction: float,
+        endpoints: tuple[str, ...] | None,
+        advance: timedelta = timedelta(minutes=1),
+    ) -> dict[str, int]:
         """Advance the virtual clock and change records (see :meth:`Sandbox.mutate`)."""
         eps = tuple(endpoints or ENDPOINT_NAMES)
         with self._lock:
@@ -190,8 +201,9 @@ class SandboxApp:
         return resp
 
     # ------------------------------------------------------------------ entry point
-    def handle(self, method: str, path: str, query: str, headers: dict[str, str],
-               body: bytes) -> Response:
+    def handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Response:
         """Answer one request. ``headers`` keys may be any case.
 
         Example:
@@ -205,17 +217,32 @@ class SandboxApp:
             if path == TOKEN_PATH:
                 return self._finish(self._token(method, hdrs, body, corr))
             prefix = BASE_PATH + "/"
-            name = path[len(prefix):].rstrip("/") if path.startswith(prefix) else ""
+            name = path[len(prefix) :].rstrip("/") if path.startswith(prefix) else ""
             if name not in ENDPOINT_NAMES:
-                return self._finish(Response(
-                    404, [*self._headers(corr), _JSON],
-                    _errors(f"no such resource {path}; use {BASE_PATH}/inventory, /orders or "
-                            "/shipments", kind="/errors/not-found"), endpoint="other"))
+                return self._finish(
+                    Response(
+                        404,
+                        [*self._headers(corr), _JSON],
+                        _errors(
+                            f"no such resource {path}; use {BASE_PATH}/inventory, /orders or "
+                            "/shipments",
+                            kind="/errors/not-found",
+                        ),
+                        endpoint="other",
+                    )
+                )
             if method != "GET":
-                return self._finish(Response(
-                    405, [*self._headers(corr), _JSON, ("Allow", "GET")],
-                    _errors(f"method {method} not allowed on {path}; use GET",
-                            kind="/errors/method-not-allowed"), endpoint=name))
+                return self._finish(
+                    Response(
+                        405,
+                        [*self._headers(corr), _JSON, ("Allow", "GET")],
+                        _errors(
+                            f"method {method} not allowed on {path}; use GET",
+                            kind="/errors/method-not-allowed",
+                        ),
+                        endpoint=name,
+                    )
+                )
             pre = self._gate(name, hdrs, query, corr)
             if isinstance(pre, Response):
                 return self._finish(pre)
@@ -239,15 +266,31 @@ class SandboxApp:
     def _token(self, method: str, hdrs: dict[str, str], body: bytes, corr: str | None) -> Response:
         headers = [*self._headers(corr), _JSON, ("Cache-Control", "no-store")]
         if method != "POST":
-            return Response(405, [*headers, ("Allow", "POST")],
-                            _errors("use POST with a form body to get a token",
-                                    kind="/errors/method-not-allowed"), endpoint="token")
+            return Response(
+                405,
+                [*headers, ("Allow", "POST")],
+                _errors(
+                    "use POST with a form body to get a token", kind="/errors/method-not-allowed"
+                ),
+                endpoint="token",
+            )
         form = dict(parse_qsl(body.decode("utf-8", "replace")))
         if form.get("grant_type") != "client_credentials":
-            return Response(400, headers, _errors(
-                "grant_type must be client_credentials",
-                [{"field": "grant_type", "value": form.get("grant_type", ""),
-                  "message": "unsupported grant type"}]), endpoint="token")
+            return Response(
+                400,
+                headers,
+                _errors(
+                    "grant_type must be client_credentials",
+                    [
+                        {
+                            "field": "grant_type",
+                            "value": form.get("grant_type", ""),
+                            "message": "unsupported grant type",
+                        }
+                    ],
+                ),
+                endpoint="token",
+            )
         cid, secret = form.get("client_id", ""), form.get("client_secret", "")
         basic = hdrs.get("authorization", "")
         if not cid and basic[:6].lower() == "basic ":  # RFC 6749 client authentication
@@ -262,9 +305,14 @@ class SandboxApp:
         if cfg.client_secret is not None:
             ok = ok and secret == cfg.client_secret
         if not ok:
-            return Response(401, headers, _fault_body(
-                "Invalid client identifier or secret", "oauth.v2.InvalidClientIdentifier"),
-                endpoint="token")
+            return Response(
+                401,
+                headers,
+                _fault_body(
+                    "Invalid client identifier or secret", "oauth.v2.InvalidClientIdentifier"
+                ),
+                endpoint="token",
+            )
         self._tokens_issued += 1
         token = hashlib.sha256(
             f"vendorkit-sandbox|{cfg.seed}|{cid}|{self._tokens_issued}".encode()
@@ -273,26 +321,37 @@ class SandboxApp:
         ttl = int(cfg.token_ttl_s)
         expires: int | str = str(ttl) if self._tokens_issued % 2 == 1 else ttl
         payload = {"access_token": token, "token_type": "Bearer", "expires_in": expires}
-        return Response(200, headers, json.dumps(payload, separators=(",", ":")).encode(),
-                        endpoint="token")
+        return Response(
+            200, headers, json.dumps(payload, separators=(",", ":")).encode(), endpoint="token"
+        )
 
     # ------------------------------------------------------------------ checks
-    def _gate(self, name: str, hdrs: dict[str, str], query: str, corr: str | None
-              ) -> Response | tuple[dict[str, Any], list[tuple[str, str]], Fault | None]:
+    def _gate(
+        self, name: str, hdrs: dict[str, str], query: str, corr: str | None
+    ) -> Response | tuple[dict[str, Any], list[tuple[str, str]], Fault | None]:
         """Auth -> rate limit -> headers -> query; returns an error Response or the params."""
         base = self._headers(corr)
         auth = hdrs.get("authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         entry = self._tokens.get(token) if token else None
         if entry is None:
-            return Response(401, [*base, _JSON], _fault_body(
-                "Invalid access token" if token else "Missing Authorization: Bearer token",
-                "keymanagement.service.invalid_access_token"), endpoint=name)
+            return Response(
+                401,
+                [*base, _JSON],
+                _fault_body(
+                    "Invalid access token" if token else "Missing Authorization: Bearer token",
+                    "keymanagement.service.invalid_access_token",
+                ),
+                endpoint=name,
+            )
         client, expiry = entry
         if time.monotonic() >= expiry:
-            return Response(401, [*base, _JSON], _fault_body(
-                "Access Token expired", "keymanagement.service.access_token_expired"),
-                endpoint=name)
+            return Response(
+                401,
+                [*base, _JSON],
+                _fault_body("Access Token expired", "keymanagement.service.access_token_expired"),
+                endpoint=name,
+            )
         rl_headers: list[tuple[str, str]] = []
         limit = self.config.rate_limit_per_minute
         if limit is not None:
@@ -303,29 +362,54 @@ class SandboxApp:
                 win = self._windows[(name, client)] = _Window(mono)
             win.count += 1
             reset = math.ceil(time.time() + (win.start + window_s - mono))
-            rl_headers = [("X-RateLimit-Limit", str(limit)),
-                          ("X-RateLimit-Remaining", str(max(0, limit - win.count))),
-                          ("X-RateLimit-Reset", str(reset))]
+            rl_headers = [
+                ("X-RateLimit-Limit", str(limit)),
+                ("X-RateLimit-Remaining", str(max(0, limit - win.count))),
+                ("X-RateLimit-Reset", str(reset)),
+            ]
             if win.count > limit:
-                return Response(429, [*base, *rl_headers, _JSON],
-                                b'{"errors":[{"field":null,"message":"too many requests"}]}',
-                                endpoint=name)
+                return Response(
+                    429,
+                    [*base, *rl_headers, _JSON],
+                    b'{"errors":[{"field":null,"message":"too many requests"}]}',
+                    endpoint=name,
+                )
         bad: list[dict[str, Any]] = []
         partner = hdrs.get("im-partnerid", "")
         if not partner.strip() or len(partner) > 32:
-            bad.append({"field": "IM-PartnerID", "value": partner,
-                        "message": "required header, 1 to 32 characters (your vendor id)"})
+            bad.append(
+                {
+                    "field": "IM-PartnerID",
+                    "value": partner,
+                    "message": "required header, 1 to 32 characters (your vendor id)",
+                }
+            )
         country = hdrs.get("im-countrycode", "")
         if not _COUNTRY.match(country):
-            bad.append({"field": "IM-CountryCode", "value": country,
-                        "message": "required header, exactly 2 letters (e.g. US)"})
+            bad.append(
+                {
+                    "field": "IM-CountryCode",
+                    "value": country,
+                    "message": "required header, exactly 2 letters (e.g. US)",
+                }
+            )
         if corr is None or not 1 <= len(corr) <= 32:
-            bad.append({"field": "IM-CorrelationID", "value": corr or "",
-                        "message": "required header, 1 to 32 characters, unique per request"})
+            bad.append(
+                {
+                    "field": "IM-CorrelationID",
+                    "value": corr or "",
+                    "message": "required header, 1 to 32 characters, unique per request",
+                }
+            )
         sender = hdrs.get("im-senderid")
         if sender is not None and len(sender) > 32:
-            bad.append({"field": "IM-SenderID", "value": sender,
-                        "message": "optional header, at most 32 characters"})
+            bad.append(
+                {
+                    "field": "IM-SenderID",
+                    "value": sender,
+                    "message": "optional header, at most 32 characters",
+                }
+            )
         params: dict[str, Any] = {"pageNumber": 1, "pageSize": 25, "since": None}
         q = dict(parse_qsl(query, keep_blank_values=True))
         for key, low, high in (("pageNumber", 1, None), ("pageSize", 1, self.config.max_page_size)):
@@ -336,20 +420,33 @@ class SandboxApp:
                     value = None
                 if value is None or value < low or (high is not None and value > high):
                     rng = f"{low}..{high}" if high else f">= {low}"
-                    bad.append({"field": key, "value": q[key],
-                                "message": f"must be an integer {rng}"})
+                    bad.append(
+                        {"field": key, "value": q[key], "message": f"must be an integer {rng}"}
+                    )
                 else:
                     params[key] = value
         if "updatedSince" in q:
             try:
                 params["since"] = _parse_since(q["updatedSince"])
             except ValueError:
-                bad.append({"field": "updatedSince", "value": q["updatedSince"],
-                            "message": "must be an ISO 8601 timestamp, e.g. 2026-10-01T00:00:00Z"})
+                bad.append(
+                    {
+                        "field": "updatedSince",
+                        "value": q["updatedSince"],
+                        "message": "must be an ISO 8601 timestamp, e.g. 2026-10-01T00:00:00Z",
+                    }
+                )
         if bad:
-            return Response(400, [*base, *rl_headers, _JSON], _errors(
-                "validation failed: " + ", ".join(b["field"] for b in bad), bad,
-                error_id=corr or ""), endpoint=name)
+            return Response(
+                400,
+                [*base, *rl_headers, _JSON],
+                _errors(
+                    "validation failed: " + ", ".join(b["field"] for b in bad),
+                    bad,
+                    error_id=corr or "",
+                ),
+                endpoint=name,
+            )
         fault = None
         if self.config.faults.enabled:
             fkey = urlencode(sorted((k, v) for k, v in q.items()))
@@ -357,33 +454,47 @@ class SandboxApp:
         return params, rl_headers, fault
 
     # ------------------------------------------------------------------ pages
-    def _page(self, name: str, served: Served, params: dict[str, Any],
-              headers: list[tuple[str, str]], query: str) -> Response:
+    def _page(
+        self,
+        name: str,
+        served: Served,
+        params: dict[str, Any],
+        headers: list[tuple[str, str]],
+        query: str,
+    ) -> Response:
         number, size, since = params["pageNumber"], params["pageSize"], params["since"]
         if since is None:
             total = len(served)
             start = (number - 1) * size
             stop = min(start + size, total)
-            texts = served.json.slice(start, max(0, stop - start)).to_list() if start < total else []
+            texts = (
+                served.json.slice(start, max(0, stop - start)).to_list() if start < total else []
+            )
         else:
             idx = self._since_index(name, served, int(since.timestamp() * 1_000_000))
             total = len(idx)
             start = (number - 1) * size
-            sel = idx[start:start + size]
+            sel = idx[start : start + size]
             texts = served.json.gather(sel).to_list() if len(sel) else []
         if not texts:
             return Response(204, headers, b"", endpoint=name)
-        q = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
-             if k not in ("pageNumber", "pageSize")]
+        q = [
+            (k, v)
+            for k, v in parse_qsl(query, keep_blank_values=True)
+            if k not in ("pageNumber", "pageSize")
+        ]
 
         def link(page: int) -> str:
             return f"{BASE_PATH}/{name}?" + urlencode(
-                [*q, ("pageNumber", str(page)), ("pageSize", str(size))])
+                [*q, ("pageNumber", str(page)), ("pageSize", str(size))]
+            )
 
         next_page = json.dumps(link(number + 1)) if start + len(texts) < total else "null"
         prev_page = json.dumps(link(number - 1)) if number > 1 else "null"
-        head = (f'{{"recordsFound":"{total}","pageSize":{size},"pageNumber":{number},'
-                f'"nextPage":{next_page},"previousPage":{prev_page},"{name}":[')
+        head = (
+            f'{{"recordsFound":"{total}","pageSize":{size},"pageNumber":{number},'
+            f'"nextPage":{next_page},"previousPage":{prev_page},"{name}":['
+        )
         body = b"".join((head.encode(), ",".join(texts).encode(), b"]}"))
         return Response(200, [*headers, _JSON], body, endpoint=name, records=len(texts))
 
@@ -401,8 +512,9 @@ class SandboxApp:
             self._since_cache[key] = (served.cursor_us, idx)
         return idx
 
-    def _apply_fault(self, resp: Response, fault: Fault | None, name: str,
-                     corr: str | None) -> Response:
+    def _apply_fault(
+        self, resp: Response, fault: Fault | None, name: str, corr: str | None
+    ) -> Response:
         fcfg = self.config.faults
         resp.delay_s = fcfg.latency_ms / 1000.0
         if fault is None:
@@ -411,14 +523,26 @@ class SandboxApp:
         keep = [h for h in resp.headers if h[0] != "Content-Type"]
         if fault.kind == "error":
             message = "service unavailable" if fault.status == 503 else "internal server error"
-            return Response(fault.status, [*keep, _JSON],
-                            _errors(message, kind="/errors/server-error", error_id=corr or ""),
-                            delay_s=resp.delay_s, endpoint=name)
+            return Response(
+                fault.status,
+                [*keep, _JSON],
+                _errors(message, kind="/errors/server-error", error_id=corr or ""),
+                delay_s=resp.delay_s,
+                endpoint=name,
+            )
         if fault.kind == "rate_limited":
-            extra = [("Retry-After", str(fault.retry_after_s))] if fault.retry_after_s is not None else []
-            return Response(429, [*keep, *extra, _JSON],
-                            b'{"errors":[{"field":null,"message":"too many requests"}]}',
-                            delay_s=resp.delay_s, endpoint=name)
+            extra = (
+                [("Retry-After", str(fault.retry_after_s))]
+                if fault.retry_after_s is not None
+                else []
+            )
+            return Response(
+                429,
+                [*keep, *extra, _JSON],
+                b'{"errors":[{"field":null,"message":"too many requests"}]}',
+                delay_s=resp.delay_s,
+                endpoint=name,
+            )
         if fault.kind == "slow":
             resp.action = "slow"
             resp.delay_s += fcfg.slow_ms / 1000.0

@@ -26,67 +26,159 @@ def sandbox() -> None:
 
 @sandbox.command(help="Serve the sandbox over HTTP until Ctrl-C (prints base and token URLs).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int,
-              help="Port to listen on (0 = a free port).")
+@click.option(
+    "--port", default=8765, show_default=True, type=int, help="Port to listen on (0 = a free port)."
+)
 @click.option("--seed", default=42, show_default=True, type=int, help="World seed.")
-@click.option("--scale", default=1.0, show_default=True, type=float,
-              help="1 = 2,500 inventory rows and 2,000 orders; 100 = 1,000,000 and 200,000.")
-@click.option("--as-of", "as_of", default="2026-11-01", show_default=True,
-              type=click.DateTime(formats=["%Y-%m-%d"]), help="The world's today (YYYY-MM-DD).")
-@click.option("--max-page-size", default=100, show_default=True, type=int,
-              help="Largest accepted pageSize (the contract says 100; lift it for benchmarks).")
-@click.option("--rate-limit", default=None, type=int,
-              help="Calls per window per endpoint per client id (default: off).")
-@click.option("--rate-limit-window", default=60.0, show_default=True, type=float,
-              help="Rate-limit window in seconds.")
-@click.option("--token-ttl", default=86399.0, show_default=True, type=float,
-              help="Access-token lifetime in seconds.")
-@click.option("--invalid/--no-invalid", default=False, show_default=True,
-              help="Serve known-invalid records (5 per kind per endpoint).")
-@click.option("--invalid-count", default=None, type=int,
-              help="Invalid records per kind per endpoint (implies --invalid).")
-@click.option("--quirks/--no-quirks", default=True, show_default=True,
-              help="Numbers as strings, int/str warehouse ids, omitted keys, tz offsets, "
-                   "status spellings.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="1 = 2,500 inventory rows and 2,000 orders; 100 = 1,000,000 and 200,000.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default="2026-11-01",
+    show_default=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The world's today (YYYY-MM-DD).",
+)
+@click.option(
+    "--max-page-size",
+    default=100,
+    show_default=True,
+    type=int,
+    help="Largest accepted pageSize (the contract says 100; lift it for benchmarks).",
+)
+@click.option(
+    "--rate-limit",
+    default=None,
+    type=int,
+    help="Calls per window per endpoint per client id (default: off).",
+)
+@click.option(
+    "--rate-limit-window",
+    default=60.0,
+    show_default=True,
+    type=float,
+    help="Rate-limit window in seconds.",
+)
+@click.option(
+    "--token-ttl",
+    default=86399.0,
+    show_default=True,
+    type=float,
+    help="Access-token lifetime in seconds.",
+)
+@click.option(
+    "--invalid/--no-invalid",
+    default=False,
+    show_default=True,
+    help="Serve known-invalid records (5 per kind per endpoint).",
+)
+@click.option(
+    "--invalid-count",
+    default=None,
+    type=int,
+    help="Invalid records per kind per endpoint (implies --invalid).",
+)
+@click.option(
+    "--quirks/--no-quirks",
+    default=True,
+    show_default=True,
+    help="Numbers as strings, int/str warehouse ids, omitted keys, tz offsets, status spellings.",
+)
 @click.option("--error-rate", default=0.0, type=float, help="Fraction of 500/503 answers.")
-@click.option("--burst-429", "burst_429", default=0.0, type=float,
-              help="Fraction of requests that start a burst of 429s.")
+@click.option(
+    "--burst-429",
+    "burst_429",
+    default=0.0,
+    type=float,
+    help="Fraction of requests that start a burst of 429s.",
+)
 @click.option("--burst-429-length", default=2, type=int, help="429s per burst.")
 @click.option("--latency-ms", default=0.0, type=float, help="Added to every response.")
-@click.option("--slow-rate", default=0.0, type=float,
-              help="Fraction of responses delayed by --slow-ms.")
+@click.option(
+    "--slow-rate", default=0.0, type=float, help="Fraction of responses delayed by --slow-ms."
+)
 @click.option("--slow-ms", default=5000.0, type=float, help="Delay of a slow response.")
-@click.option("--drop-rate", default=0.0, type=float,
-              help="Fraction of connections dropped mid-body.")
-@click.option("--truncate-rate", default=0.0, type=float,
-              help="Fraction of 200 answers whose JSON is cut short.")
-@click.option("--change-calls", default=0, type=int,
-              help="Records change before each of the first N data calls.")
-@click.option("--change-fraction", default=0.01, type=float,
-              help="Fraction of records changed per such call.")
-def serve(host: str, port: int, seed: int, scale: float, as_of: object, max_page_size: int,
-          rate_limit: int | None, rate_limit_window: float, token_ttl: float, invalid: bool,
-          invalid_count: int | None, quirks: bool, error_rate: float, burst_429: float,
-          burst_429_length: int, latency_ms: float, slow_rate: float, slow_ms: float,
-          drop_rate: float, truncate_rate: float, change_calls: int,
-          change_fraction: float) -> None:
+@click.option(
+    "--drop-rate", default=0.0, type=float, help="Fraction of connections dropped mid-body."
+)
+@click.option(
+    "--truncate-rate",
+    default=0.0,
+    type=float,
+    help="Fraction of 200 answers whose JSON is cut short.",
+)
+@click.option(
+    "--change-calls",
+    default=0,
+    type=int,
+    help="Records change before each of the first N data calls.",
+)
+@click.option(
+    "--change-fraction", default=0.01, type=float, help="Fraction of records changed per such call."
+)
+def serve(
+    host: str,
+    port: int,
+    seed: int,
+    scale: float,
+    as_of: object,
+    max_page_size: int,
+    rate_limit: int | None,
+    rate_limit_window: float,
+    token_ttl: float,
+    invalid: bool,
+    invalid_count: int | None,
+    quirks: bool,
+    error_rate: float,
+    burst_429: float,
+    burst_429_length: int,
+    latency_ms: float,
+    slow_rate: float,
+    slow_ms: float,
+    drop_rate: float,
+    truncate_rate: float,
+    change_calls: int,
+    change_fraction: float,
+) -> None:
     """Build the world, serve it, stop cleanly on Ctrl-C / SIGTERM (exit 0)."""
     from vendorkit.sandbox import Sandbox
 
     as_of_date = as_of.date() if hasattr(as_of, "date") else date.fromisoformat(str(as_of))
     try:
         faults = FaultConfig(
-            error_rate=error_rate, burst_429_rate=burst_429, burst_429_length=burst_429_length,
-            latency_ms=latency_ms, slow_rate=slow_rate, slow_ms=slow_ms, drop_rate=drop_rate,
-            truncate_rate=truncate_rate, change_calls=change_calls,
-            change_fraction=change_fraction)
+            error_rate=error_rate,
+            burst_429_rate=burst_429,
+            burst_429_length=burst_429_length,
+            latency_ms=latency_ms,
+            slow_rate=slow_rate,
+            slow_ms=slow_ms,
+            drop_rate=drop_rate,
+            truncate_rate=truncate_rate,
+            change_calls=change_calls,
+            change_fraction=change_fraction,
+        )
         config = SandboxConfig(
-            seed=seed, as_of=as_of_date, scale=scale, quirks=quirks,
-            invalid=invalid_count if invalid_count is not None else invalid, faults=faults,
-            rate_limit_per_minute=rate_limit, rate_limit_window_s=rate_limit_window,
-            token_ttl_s=token_ttl, max_page_size=max_page_size)
-        click.echo(f"building sandbox world (seed {seed}, as of {as_of_date}, scale {scale:g})...",
-                   err=True)
+            seed=seed,
+            as_of=as_of_date,
+            scale=scale,
+            quirks=quirks,
+            invalid=invalid_count if invalid_count is not None else invalid,
+            faults=faults,
+            rate_limit_per_minute=rate_limit,
+            rate_limit_window_s=rate_limit_window,
+            token_ttl_s=token_ttl,
+            max_page_size=max_page_size,
+        )
+        click.echo(
+            f"building sandbox world (seed {seed}, as of {as_of_date}, scale {scale:g})...",
+            err=True,
+        )
         sb = Sandbox(config)
         server = sb.serve(host=host, port=port)
     except VendorkitError as exc:

@@ -66,8 +66,14 @@ class FaultConfig:
     max_consecutive: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "burst_429_rate", "slow_rate", "drop_rate", "truncate_rate",
-                     "change_fraction"):
+        for name in (
+            "error_rate",
+            "burst_429_rate",
+            "slow_rate",
+            "drop_rate",
+            "truncate_rate",
+            "change_fraction",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"FaultConfig.{name}={value!r} must be between 0 and 1")
@@ -81,8 +87,15 @@ class FaultConfig:
     def enabled(self) -> bool:
         """True when any fault is switched on."""
         return any(
-            (self.error_rate, self.burst_429_rate, self.latency_ms, self.slow_rate,
-             self.drop_rate, self.truncate_rate, self.change_calls)
+            (
+                self.error_rate,
+                self.burst_429_rate,
+                self.latency_ms,
+                self.slow_rate,
+                self.drop_rate,
+                self.truncate_rate,
+                self.change_calls,
+            )
         )
 
 
@@ -139,7 +152,11 @@ class SandboxConfig:
             raise ConfigError("SandboxConfig.rate_limit_per_minute must be >= 1 or None")
         if self.rate_limit_window_s <= 0 or self.token_ttl_s <= 0:
             raise ConfigError("SandboxConfig.rate_limit_window_s and token_ttl_s must be > 0")
-        if isinstance(self.invalid, int) and not isinstance(self.invalid, bool) and self.invalid < 0:
+        if (
+            isinstance(self.invalid, int)
+            and not isinstance(self.invalid, bool)
+            and self.invalid < 0
+        ):
             raise ConfigError("SandboxConfig.invalid must be a bool or a count >= 0")
 
     @classmethod

@@ -20,8 +20,15 @@ from vendorkit.sandbox.world import World, hash_u01
 __all__ = ["INVALID_KINDS", "Served", "build_served", "render_endpoint", "update_served"]
 
 #: timestamp offsets (minutes) and their suffixes, used when quirks are on
-_OFFSETS = ((0, "Z"), (-420, "-07:00"), (-300, "-05:00"), (-480, "-08:00"), (-240, "-04:00"),
-            (0, "+00:00"), (-360, "-06:00"))
+_OFFSETS = (
+    (0, "Z"),
+    (-420, "-07:00"),
+    (-300, "-05:00"),
+    (-480, "-08:00"),
+    (-240, "-04:00"),
+    (0, "+00:00"),
+    (-360, "-06:00"),
+)
 INVALID_KINDS: tuple[str, ...] = (
     "negative_quantity",
     "missing_part_number",
@@ -98,7 +105,7 @@ def _quirk_cols(seed: int, keys: np.ndarray, quirks: bool) -> dict[str, pl.Serie
 
 
 def _quote(flag: pl.Series) -> pl.Series:
-    return pl.Series(['', '"']).gather(flag.cast(pl.Int64))
+    return pl.Series(["", '"']).gather(flag.cast(pl.Int64))
 
 
 def _wh(col: str) -> pl.Expr:
@@ -128,13 +135,17 @@ def render_orders(orders: pl.DataFrame, lines: pl.DataFrame, seed: int, quirks: 
     okeys = orders["_key"].to_numpy()
     key_of = pl.DataFrame({"order_id": orders["order_id"], "_okey": okeys})
     lines = lines.join(key_of, on="order_id", how="left", maintain_order="left")
-    lkeys = lines["_okey"].to_numpy() * np.uint64(8) + lines["line_number"].to_numpy().astype(np.uint64)
+    lkeys = lines["_okey"].to_numpy() * np.uint64(8) + lines["line_number"].to_numpy().astype(
+        np.uint64
+    )
     lq = _quirk_cols(seed, lkeys, quirks)
     omit_ln = _flag(seed, lines["_okey"].to_numpy(), "q.omit.linenumber", 0.05, quirks)
     ns = pl.col("_nq")
     line_fields = [
-        ("lineNumber", pl.when(pl.col("_omit_ln")).then(None).otherwise(
-            _num(pl.col("line_number"), ns))),
+        (
+            "lineNumber",
+            pl.when(pl.col("_omit_ln")).then(None).otherwise(_num(pl.col("line_number"), ns)),
+        ),
         ("partNumber", _s(pl.col("part_number"))),
         ("quantity", _num(pl.col("quantity_ordered"), ns)),
         ("quantityConfirmed", _num(pl.col("quantity_confirmed"), ns)),
@@ -170,12 +181,16 @@ def render_orders(orders: pl.DataFrame, lines: pl.DataFrame, seed: int, quirks: 
     return out.to_series()
 
 
-def render_shipments(ships: pl.DataFrame, lines: pl.DataFrame, seed: int, quirks: bool) -> pl.Series:
+def render_shipments(
+    ships: pl.DataFrame, lines: pl.DataFrame, seed: int, quirks: bool
+) -> pl.Series:
     """JSON text of shipments with their nested lines (``lines`` sorted by shipment, position)."""
     skeys = ships["_key"].to_numpy()
     key_of = pl.DataFrame({"shipment_id": ships["shipment_id"], "_skey": skeys})
     lines = lines.join(key_of, on="shipment_id", how="left", maintain_order="left")
-    lkeys = lines["_skey"].to_numpy() * np.uint64(16) + lines["position"].to_numpy().astype(np.uint64)
+    lkeys = lines["_skey"].to_numpy() * np.uint64(16) + lines["position"].to_numpy().astype(
+        np.uint64
+    )
     lq = _quirk_cols(seed, lkeys, quirks)
     ns = pl.col("_nq")
     line_fields = [
@@ -224,11 +239,15 @@ def render_endpoint(world: World, endpoint: str) -> tuple[pl.Series, np.ndarray]
         return render_inventory(df, cfg.seed, cfg.quirks), _cursor_us(df["last_updated"])
     if endpoint == "orders":
         df = world.orders
-        return (render_orders(df, world.order_lines, cfg.seed, cfg.quirks),
-                _cursor_us(df["updated_at"]))
+        return (
+            render_orders(df, world.order_lines, cfg.seed, cfg.quirks),
+            _cursor_us(df["updated_at"]),
+        )
     df = world.shipments
-    return (render_shipments(df, world.shipment_lines, cfg.seed, cfg.quirks),
-            _cursor_us(df["updated_at"]))
+    return (
+        render_shipments(df, world.shipment_lines, cfg.seed, cfg.quirks),
+        _cursor_us(df["updated_at"]),
+    )
 
 
 # ----------------------------------------------------------------------------- invalid records
@@ -269,9 +288,14 @@ def _invalid_inventory(world: World, count: int) -> _Invalid:
                 out.json.append(text)
                 out.cursor_us.append(int(_cursor_us(stale["last_updated"][j : j + 1])[0]))
                 out.after.append(int((pos[j] + n // 2) % n))
-                out.info.append((key, "partNumber,warehouse",
-                                 "duplicate key across pages; stale copy (older lastUpdated) "
-                                 "loses to the record served elsewhere"))
+                out.info.append(
+                    (
+                        key,
+                        "partNumber,warehouse",
+                        "duplicate key across pages; stale copy (older lastUpdated) "
+                        "loses to the record served elsewhere",
+                    )
+                )
             continue
         bad = src.with_columns(
             pl.Series("part_number", [f"ZZ{letters[kind]}{j:04d}" for j in range(count)]),
@@ -315,11 +339,21 @@ def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
     render: Callable[[pl.DataFrame, pl.DataFrame, int, bool], pl.Series]
     if endpoint == "orders":
         head, lines = world.orders, world.order_lines
-        id_col, cursor_col, qty_col, date_field = "order_id", "updated_at", "quantity_ordered", "orderDate"
+        id_col, cursor_col, qty_col, date_field = (
+            "order_id",
+            "updated_at",
+            "quantity_ordered",
+            "orderDate",
+        )
         render = render_orders
     else:
         head, lines = world.shipments, world.shipment_lines
-        id_col, cursor_col, qty_col, date_field = "shipment_id", "updated_at", "quantity", "shipDate"
+        id_col, cursor_col, qty_col, date_field = (
+            "shipment_id",
+            "updated_at",
+            "quantity",
+            "shipDate",
+        )
         render = render_shipments
     n = head.height
     out = _Invalid([], [], [], [])
@@ -328,7 +362,9 @@ def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
     eligible = head.join(lines.select(id_col).unique(), on=id_col, how="semi")
     if endpoint == "shipments":
         eligible = eligible.filter(pl.col("ship_date").is_not_null())
-    pos_in_head = head.with_row_index("_pos").join(eligible.select(id_col), on=id_col, how="semi")["_pos"]
+    pos_in_head = head.with_row_index("_pos").join(eligible.select(id_col), on=id_col, how="semi")[
+        "_pos"
+    ]
     for kind in INVALID_KINDS:
         picks = _positions(cfg.seed, endpoint, kind, count, len(pos_in_head))
         pos = pos_in_head.gather(picks.tolist()).to_numpy().astype(np.int64)
@@ -342,13 +378,16 @@ def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
                 out.json.append(text)
                 out.cursor_us.append(int(_cursor_us(stale[cursor_col][j : j + 1])[0]))
                 out.after.append(int((pos[j] + n // 2) % n))
-                out.info.append((src[id_col][j], id_col_wire(endpoint),
-                                 f"duplicate key across pages; stale copy (older {cursor_wire(endpoint)}) "
-                                 "loses to the record served elsewhere"))
+                out.info.append(
+                    (
+                        src[id_col][j],
+                        id_col_wire(endpoint),
+                        f"duplicate key across pages; stale copy (older {cursor_wire(endpoint)}) "
+                        "loses to the record served elsewhere",
+                    )
+                )
             continue
-        new_ids = [
-            _bad_id(endpoint, letters[kind], j) for j in range(count)
-        ]
+        new_ids = [_bad_id(endpoint, letters[kind], j) for j in range(count)]
         bad = src.with_columns(
             pl.Series(id_col, new_ids), (pl.col("_key") + pl.lit(1 << 60, pl.UInt64)).alias("_key")
         )
@@ -357,9 +396,16 @@ def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
         )
         first = pl.col(lines.columns[1]) == 1  # first line / position of each record
         if kind == "negative_quantity":
-            bl = bl.with_columns(pl.when(first).then(-(pl.col(qty_col) + 1)).otherwise(pl.col(qty_col)).alias(qty_col))
+            bl = bl.with_columns(
+                pl.when(first)
+                .then(-(pl.col(qty_col) + 1))
+                .otherwise(pl.col(qty_col))
+                .alias(qty_col)
+            )
         elif kind == "missing_part_number":
-            bl = bl.with_columns(pl.when(first).then(None).otherwise(pl.col("part_number")).alias("part_number"))
+            bl = bl.with_columns(
+                pl.when(first).then(None).otherwise(pl.col("part_number")).alias("part_number")
+            )
         texts = render(bad, bl.drop("_j"), cfg.seed, True).to_list()
         for j, text in enumerate(texts):
             if kind == "unparseable_date":
@@ -398,8 +444,13 @@ def build_served(world: World, endpoint: str, invalid: _Invalid | None) -> Serve
     n = len(json)
     if invalid is None or not invalid.json:
         empty = pl.DataFrame(
-            schema={"endpoint": pl.String, "key": pl.String, "field": pl.String,
-                    "reason": pl.String, "raw": pl.String}
+            schema={
+                "endpoint": pl.String,
+                "key": pl.String,
+                "field": pl.String,
+                "reason": pl.String,
+                "raw": pl.String,
+            }
         )
         return Served(json, cursor, empty, np.arange(n, dtype=np.int64))
     order_clean = np.arange(n, dtype=np.float64)

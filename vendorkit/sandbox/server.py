@@ -25,9 +25,17 @@ from vendorkit.sandbox.app import BASE_PATH, TOKEN_PATH, Response, SandboxApp
 
 __all__ = ["SandboxServer", "SandboxTransport"]
 
-_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-            404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class SandboxTransport(httpx.BaseTransport):
@@ -48,8 +56,9 @@ class SandboxTransport(httpx.BaseTransport):
         """Answer ``request``; faults become the httpx exceptions a socket would cause."""
         body = request.read()
         query = request.url.query.decode("ascii", "replace")
-        resp = self._app.handle(request.method, request.url.path, query,
-                                dict(request.headers), body)
+        resp = self._app.handle(
+            request.method, request.url.path, query, dict(request.headers), body
+        )
         if resp.delay_s > 0:
             timeouts = request.extensions.get("timeout") or {}
             read_timeout = timeouts.get("read")
@@ -57,12 +66,15 @@ class SandboxTransport(httpx.BaseTransport):
                 time.sleep(read_timeout)
                 raise httpx.ReadTimeout(
                     f"sandbox: response slower than the read timeout ({read_timeout}s)",
-                    request=request)
+                    request=request,
+                )
             time.sleep(resp.delay_s)
         if resp.action == "drop":
             raise httpx.RemoteProtocolError(
                 "peer closed connection without sending complete message body: received "
-                f"{resp.drop_at} bytes, expected {len(resp.body)}", request=request)
+                f"{resp.drop_at} bytes, expected {len(resp.body)}",
+                request=request,
+            )
         headers = list(resp.headers)
         if resp.status != 204:
             headers.append(("Content-Length", str(len(resp.body))))
@@ -119,7 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
         if length > 0:
             self.rfile.read(length)
         parts = urlsplit(self.path)
-        resp = self.server.app.handle("GET", parts.path, parts.query, dict(self.headers.items()), b"")
+        resp = self.server.app.handle(
+            "GET", parts.path, parts.query, dict(self.headers.items()), b""
+        )
         resp.action = None
         resp.delay_s = 0.0
         self._send(resp, head_only=True)
@@ -188,8 +202,11 @@ class SandboxServer:
         self.base_url = f"http://{url_host}:{self.port}{BASE_PATH}"
         self.token_url = f"http://{url_host}:{self.port}{TOKEN_PATH}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-            name=f"vendorkit-sandbox:{self.port}", daemon=True)
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"vendorkit-sandbox:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         self._stopped = False
 
@@ -211,8 +228,12 @@ class SandboxServer:
     def __enter__(self) -> SandboxServer:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def __repr__(self) -> str:

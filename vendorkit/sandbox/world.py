@@ -75,11 +75,40 @@ WINDOW_DAYS = 180
 _EPOCH = date(1970, 1, 1)
 _M64 = (1 << 64) - 1
 _WEEKDAY_FACTOR = np.array([1.0, 1.06, 1.05, 1.0, 0.88, 0.18, 0.1])  # Mon..Sun
-_ADJ = ("Summit", "Pacific", "Blue Ridge", "Lakeside", "Granite", "Harbor", "Northstar",
-        "Redwood", "Prairie", "Keystone", "Silver Line", "Evergreen", "Liberty", "Coastal",
-        "Frontier", "Metro", "Cedar", "Pinnacle", "Atlas", "Orchard")
-_NOUN = ("Data", "Tech", "Networks", "Computing", "Systems", "IT", "Digital", "Micro",
-         "Integration", "Solutions")
+_ADJ = (
+    "Summit",
+    "Pacific",
+    "Blue Ridge",
+    "Lakeside",
+    "Granite",
+    "Harbor",
+    "Northstar",
+    "Redwood",
+    "Prairie",
+    "Keystone",
+    "Silver Line",
+    "Evergreen",
+    "Liberty",
+    "Coastal",
+    "Frontier",
+    "Metro",
+    "Cedar",
+    "Pinnacle",
+    "Atlas",
+    "Orchard",
+)
+_NOUN = (
+    "Data",
+    "Tech",
+    "Networks",
+    "Computing",
+    "Systems",
+    "IT",
+    "Digital",
+    "Micro",
+    "Integration",
+    "Solutions",
+)
 _SUFFIX = ("LLC", "Inc", "Corp", "Group", "Partners", "Co")
 _CATEGORIES = ("NB", "DT", "MON", "SRV", "NET", "STO", "ACC", "PRT")
 
@@ -119,7 +148,9 @@ def clock_start(as_of: date) -> datetime:
     return datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=UTC)
 
 
-def to_datetime_series(name: str, epoch_s: np.ndarray, valid: np.ndarray | None = None) -> pl.Series:
+def to_datetime_series(
+    name: str, epoch_s: np.ndarray, valid: np.ndarray | None = None
+) -> pl.Series:
     """Epoch seconds (int64) -> ``Datetime("us", "UTC")`` series; ``valid=False`` -> null."""
     s = pl.Series(name, epoch_s.astype(np.int64) * 1_000_000).cast(pl.Datetime("us"))
     s = s.dt.replace_time_zone("UTC")
@@ -211,8 +242,11 @@ def _warehouses(cfg: SandboxConfig) -> pl.DataFrame:
         rows += list(EXTRA_WAREHOUSES)[: cfg.warehouse_count - 5]
     shares = np.array([1.0, 0.9, 0.75, 0.85, 0.8] + [0.35] * (len(rows) - 5))
     return pl.DataFrame(
-        {"warehouse_id": [r[0] for r in rows], "warehouse_name": [r[1] for r in rows],
-         "share": shares / shares.sum()}
+        {
+            "warehouse_id": [r[0] for r in rows],
+            "warehouse_name": [r[1] for r in rows],
+            "share": shares / shares.sum(),
+        }
     )
 
 
@@ -238,8 +272,14 @@ def _resellers(cfg: SandboxConfig) -> pl.DataFrame:
     )
 
 
-def _stock(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, p_idx: np.ndarray,
-           w_idx: np.ndarray, day: np.ndarray | int) -> dict[str, np.ndarray]:
+def _stock(
+    cfg: SandboxConfig,
+    parts: pl.DataFrame,
+    whs: pl.DataFrame,
+    p_idx: np.ndarray,
+    w_idx: np.ndarray,
+    day: np.ndarray | int,
+) -> dict[str, np.ndarray]:
     """Stock of (part, warehouse) on a day: a replenishment cycle with daily noise.
 
     Stock runs down through a 7-28 day cycle and is refilled at its end (often after a short
@@ -263,11 +303,18 @@ def _stock(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, p_idx: np
     backordered = np.where(
         on_hand == 0, np.round(demand * 3 * hash_u01(cfg.seed, dkey, "inv.bo")), 0
     ).astype(np.int64)
-    return {"key": key, "dkey": dkey, "on_hand": on_hand, "on_order": on_order,
-            "backordered": backordered}
+    return {
+        "key": key,
+        "dkey": dkey,
+        "on_hand": on_hand,
+        "on_order": on_order,
+        "backordered": backordered,
+    }
 
 
-def _inventory(cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, now_s: int) -> pl.DataFrame:
+def _inventory(
+    cfg: SandboxConfig, parts: pl.DataFrame, whs: pl.DataFrame, now_s: int
+) -> pl.DataFrame:
     n_p, n_w = parts.height, whs.height
     p_idx = np.repeat(np.arange(n_p, dtype=np.uint64), n_w)
     w_idx = np.tile(np.arange(n_w, dtype=np.uint64), n_p)
@@ -327,7 +374,7 @@ def _orders(
     days, counts = _order_days(cfg)
     day = np.repeat(days, counts)
     k = np.arange(len(day)) - np.repeat(np.cumsum(counts) - counts, counts)
-    okey = (day.astype(np.uint64) * np.uint64(100_000) + k.astype(np.uint64))
+    okey = day.astype(np.uint64) * np.uint64(100_000) + k.astype(np.uint64)
     n = len(okey)
     # time of day: business hours in US time zones (13:00-01:00 UTC); the as_of day ends at noon
     u_t = hash_u01(seed, okey, "ord.time")
@@ -342,7 +389,9 @@ def _orders(
     age_s = now_s - order_ts
     cancelled = u_status < 0.03
     held = (u_status >= 0.03) & (u_status < 0.06) & (age_s < 10 * 86400)
-    cancel_ts = np.minimum(order_ts + (hash_u01(seed, okey, "ord.cancel") * 48 * 3600).astype(np.int64), now_s)
+    cancel_ts = np.minimum(
+        order_ts + (hash_u01(seed, okey, "ord.cancel") * 48 * 3600).astype(np.int64), now_s
+    )
     proc_lag = (3600 * (4 + -np.log1p(-hash_u01(seed, okey, "ord.proclag")) * 26)).astype(np.int64)
 
     # ---- lines
@@ -353,7 +402,9 @@ def _orders(
     p_idx = _pick(hash_u01(seed, lkey, "line.part"), pop)
     other = (hash_u01(seed, lkey, "line.otherwh") * n_w).astype(np.int64)
     w_idx = np.where(hash_u01(seed, lkey, "line.samewh") < 0.97, home[li_order], other)
-    qty = 1 + np.floor(-np.log1p(-hash_u01(seed, lkey, "line.qty")) * (2 + 8 * (1 - pop[p_idx]))).astype(np.int64)
+    qty = 1 + np.floor(
+        -np.log1p(-hash_u01(seed, lkey, "line.qty")) * (2 + 8 * (1 - pop[p_idx]))
+    ).astype(np.int64)
     qty = np.minimum(qty, 250)
     disc = res["discount"].to_numpy()[r_idx][li_order]
     price = np.round(parts["list_price"].to_numpy()[p_idx] * disc, 2)
@@ -364,7 +415,9 @@ def _orders(
     short = ((avail == 0) & (u_tr < 0.3)) | ((avail < qty) & (u_tr < 0.05))
     conf0 = np.where(short, np.minimum(qty, avail), qty).astype(np.int64)
     bo0 = qty - conf0
-    bo_ship_ts = order_ts[li_order] + (86400 * (8 + 35 * hash_u01(seed, lkey, "line.bolag"))).astype(np.int64)
+    bo_ship_ts = order_ts[li_order] + (
+        86400 * (8 + 35 * hash_u01(seed, lkey, "line.bolag"))
+    ).astype(np.int64)
     l_cancel = cancelled[li_order]
     l_active = ~l_cancel & ~held[li_order]
     bo_done = l_active & (bo0 > 0) & (bo_ship_ts <= now_s)
@@ -373,8 +426,14 @@ def _orders(
     wh_ids = whs["warehouse_id"]
     day_txt = pl.Series([f"{(_EPOCH + timedelta(days=int(d))):%Y%m%d}" for d in days])
     ord_id = pl.select(
-        pl.concat_str([pl.lit("ORD-"), pl.lit(day_txt.gather(np.repeat(np.arange(len(days)), counts))),
-                       pl.lit("-"), pl.lit(pl.Series(k)).cast(pl.String).str.zfill(5)])
+        pl.concat_str(
+            [
+                pl.lit("ORD-"),
+                pl.lit(day_txt.gather(np.repeat(np.arange(len(days)), counts))),
+                pl.lit("-"),
+                pl.lit(pl.Series(k)).cast(pl.String).str.zfill(5),
+            ]
+        )
     ).to_series()
     lines = pl.DataFrame(
         {
@@ -418,7 +477,9 @@ def _orders(
         .sort("_oi", "_w", "_wave", "_split")
     )
     s_oi = ship["_oi"].to_numpy()
-    skey = okey[s_oi] * np.uint64(64) + (ship["_w"].to_numpy() * 4 + ship["_wave"].to_numpy() * 2 + ship["_split"].to_numpy()).astype(np.uint64)
+    skey = okey[s_oi] * np.uint64(64) + (
+        ship["_w"].to_numpy() * 4 + ship["_wave"].to_numpy() * 2 + ship["_split"].to_numpy()
+    ).astype(np.uint64)
     ship_ts = ship["_ship_ts"].to_numpy()
     created_ts = np.maximum(ship_ts - 12 * 3600, order_ts[s_oi])
     exists = created_ts <= now_s
@@ -429,12 +490,17 @@ def _orders(
     delivered_ts = ship_ts + transit.astype(np.int64)
     est_ts = ship_ts + promised * 86400
     s_status = np.where(
-        ship_ts > now_s, "PROCESSING",
-        np.where(delivered_ts <= now_s, "DELIVERED",
-                 np.where(now_s - ship_ts < 12 * 3600, "SHIPPED", "IN_TRANSIT")),
+        ship_ts > now_s,
+        "PROCESSING",
+        np.where(
+            delivered_ts <= now_s,
+            "DELIVERED",
+            np.where(now_s - ship_ts < 12 * 3600, "SHIPPED", "IN_TRANSIT"),
+        ),
     )
     s_updated = np.where(
-        s_status == "PROCESSING", created_ts,
+        s_status == "PROCESSING",
+        created_ts,
         np.where(s_status == "DELIVERED", delivered_ts, ship_ts),
     )
     track = _tracking(seed, skey, c_idx)
@@ -442,11 +508,20 @@ def _orders(
     s_wh = wh_ids.gather(ship["_w"].to_numpy())
     s_ord = ord_id.gather(s_oi)
     ship_id = pl.select(
-        pl.concat_str([pl.lit("SHP-"), pl.lit(s_ord).str.slice(4), pl.lit("-"), pl.lit(s_wh),
-                       pl.lit(suffix).cast(pl.String)])
+        pl.concat_str(
+            [
+                pl.lit("SHP-"),
+                pl.lit(s_ord).str.slice(4),
+                pl.lit("-"),
+                pl.lit(s_wh),
+                pl.lit(suffix).cast(pl.String),
+            ]
+        )
     ).to_series()
     shipped = s_status != "PROCESSING"
-    omit_est = (hash_u01(seed, skey, "shp.omit.est") < 0.05) if cfg.quirks else np.zeros(len(skey), bool)
+    omit_est = (
+        (hash_u01(seed, skey, "shp.omit.est") < 0.05) if cfg.quirks else np.zeros(len(skey), bool)
+    )
     shipments = pl.DataFrame(
         {
             "shipment_id": ship_id,
@@ -470,11 +545,16 @@ def _orders(
         pl.Series("_updated_s", s_updated),
     )
     shipment_lines = (
-        cand.join(shipments.select("_oi", "_w", "_wave", "_split", "shipment_id", "order_id", "_exists"),
-                  on=["_oi", "_w", "_wave", "_split"], how="inner")
+        cand.join(
+            shipments.select("_oi", "_w", "_wave", "_split", "shipment_id", "order_id", "_exists"),
+            on=["_oi", "_w", "_wave", "_split"],
+            how="inner",
+        )
         .filter(pl.col("_exists"))
         .sort("shipment_id", "line_number")
-        .with_columns(pl.col("line_number").cum_count().over("shipment_id").cast(pl.Int32).alias("position"))
+        .with_columns(
+            pl.col("line_number").cum_count().over("shipment_id").cast(pl.Int32).alias("position")
+        )
         .select("shipment_id", "position", "order_id", "line_number", "part_number", "quantity")
     )
     shipments = shipments.filter(pl.col("_exists"))
@@ -512,8 +592,17 @@ def _orders(
             (n_deliv == n_ship) & (age_s > 45 * 86400),
             n_deliv == n_ship,
         ],
-        ["CANCELLED", "ON_HOLD", "BACKORDERED", "OPEN", "PROCESSING", "PROCESSING",
-         "PARTIALLY_SHIPPED", "CLOSED", "DELIVERED"],
+        [
+            "CANCELLED",
+            "ON_HOLD",
+            "BACKORDERED",
+            "OPEN",
+            "PROCESSING",
+            "PROCESSING",
+            "PARTIALLY_SHIPPED",
+            "CLOSED",
+            "DELIVERED",
+        ],
         default="SHIPPED",
     )
     hold_ts = np.minimum(order_ts + 3600, now_s)
@@ -534,7 +623,9 @@ def _orders(
     ).with_columns(
         to_datetime_series("order_date", order_ts),
         to_datetime_series("updated_at", updated),
-        pl.Series("currency_code", ["USD"]).gather(np.zeros(n, np.int64)).set(pl.Series(omit_cur), None),
+        pl.Series("currency_code", ["USD"])
+        .gather(np.zeros(n, np.int64))
+        .set(pl.Series(omit_cur), None),
         pl.Series("_key", okey),
     )
     return orders, lines.drop("_oi"), shipments, shipment_lines
@@ -550,24 +641,35 @@ def _tracking(seed: int, skey: np.ndarray, carrier: np.ndarray) -> pl.Series:
         return expr.cast(pl.String).str.zfill(width)
 
     expr = (
-        pl.when(name == "UPS").then(pl.concat_str([pl.lit("1Z"), z(a % 1_000_000, 6), z(b, 8)]))
-        .when(name == "FEDEX").then(pl.concat_str([z(a % 1_000_000, 6), z(b % 1_000_000, 6)]))
-        .when(name == "USPS").then(pl.concat_str([pl.lit("9400"), z(a, 8), z(b, 8), z((a + b) % 100, 2)]))
-        .when(name == "ONTRAC").then(pl.concat_str([pl.lit("C"), z(a, 8), z(b % 1_000_000, 6)]))
+        pl.when(name == "UPS")
+        .then(pl.concat_str([pl.lit("1Z"), z(a % 1_000_000, 6), z(b, 8)]))
+        .when(name == "FEDEX")
+        .then(pl.concat_str([z(a % 1_000_000, 6), z(b % 1_000_000, 6)]))
+        .when(name == "USPS")
+        .then(pl.concat_str([pl.lit("9400"), z(a, 8), z(b, 8), z((a + b) % 100, 2)]))
+        .when(name == "ONTRAC")
+        .then(pl.concat_str([pl.lit("C"), z(a, 8), z(b % 1_000_000, 6)]))
         .otherwise(z(a % 1_000_000_000, 9))
     )
     return pl.select(expr.alias("tracking_number")).to_series()
 
 
-def _status_spelling(seed: int, keys: np.ndarray, canonical: pl.Series,
-                     variants: dict[str, tuple[str, ...]], quirks: bool) -> pl.Series:
+def _status_spelling(
+    seed: int,
+    keys: np.ndarray,
+    canonical: pl.Series,
+    variants: dict[str, tuple[str, ...]],
+    quirks: bool,
+) -> pl.Series:
     """The raw status text served for each record (one of the variants, or the first)."""
     if not quirks:
-        return canonical.replace_strict({k: v[0] for k, v in variants.items()},
-                                        return_dtype=pl.String)
+        return canonical.replace_strict(
+            {k: v[0] for k, v in variants.items()}, return_dtype=pl.String
+        )
     u = pl.Series(hash_u01(seed, keys, "status.spelling"))
-    n_var = canonical.replace_strict({k: len(v) for k, v in variants.items()},
-                                     return_dtype=pl.Int64)
+    n_var = canonical.replace_strict(
+        {k: len(v) for k, v in variants.items()}, return_dtype=pl.Int64
+    )
     pick = (u * n_var).floor().cast(pl.Int64)
     lookup = {f"{k}|{i}": sp for k, v in variants.items() for i, sp in enumerate(v)}
     key = pl.select(pl.concat_str([pl.lit(canonical), pl.lit("|"), pl.lit(pick).cast(pl.String)]))
