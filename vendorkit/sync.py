@@ -678,7 +678,10 @@ def _refuse_mixed_sources(store: Store, source: str) -> None:
     """Never put sandbox records and real API records in the same store."""
     if source not in ("sandbox", "api"):
         return
-    others = store.data_sources() - {source}
+    try:
+        others = store.data_sources() - {source}
+    except StoreLockedError:
+        return  # another process holds the file: each endpoint then fails naming the holder
     if others:
         held = others.pop()
         raise ConfigError(
