@@ -35,7 +35,7 @@ from vendorkit.errors import ConfigError
 from vendorkit.sandbox.app import BASE_PATH, TOKEN_PATH, Response, SandboxApp
 from vendorkit.sandbox.config import PRESETS, FaultConfig, SandboxConfig
 from vendorkit.sandbox.server import SandboxServer, SandboxTransport
-from vendorkit.statuses import ORDER_STATUSES, SHIPMENT_STATUSES
+from vendorkit.store import TABLE_SCHEMAS
 
 __all__ = [
     "BASE_PATH",
@@ -50,61 +50,9 @@ __all__ = [
     "SandboxTransport",
 ]
 
-_TS = pl.Datetime("us", "UTC")
-#: The typed-table columns and dtypes of docs/ARCHITECTURE.md, in order.
-GROUND_TRUTH_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "inventory": {
-        "part_number": pl.String(),
-        "warehouse_id": pl.String(),
-        "warehouse_name": pl.String(),
-        "vendor_part_number": pl.String(),
-        "quantity_on_hand": pl.Int64(),
-        "quantity_backordered": pl.Int64(),
-        "quantity_on_order": pl.Int64(),
-        "last_updated": _TS,
-    },
-    "orders": {
-        "order_id": pl.String(),
-        "reseller_id": pl.String(),
-        "reseller_name": pl.String(),
-        "status": pl.Enum(list(ORDER_STATUSES)),
-        "status_raw": pl.String(),
-        "order_date": _TS,
-        "updated_at": _TS,
-        "currency_code": pl.String(),
-    },
-    "order_lines": {
-        "order_id": pl.String(),
-        "line_number": pl.Int32(),
-        "part_number": pl.String(),
-        "quantity_ordered": pl.Int64(),
-        "quantity_confirmed": pl.Int64(),
-        "quantity_backordered": pl.Int64(),
-        "unit_price": pl.Float64(),
-        "warehouse_id": pl.String(),
-    },
-    "shipments": {
-        "shipment_id": pl.String(),
-        "order_id": pl.String(),
-        "carrier": pl.String(),
-        "tracking_number": pl.String(),
-        "status": pl.Enum(list(SHIPMENT_STATUSES)),
-        "status_raw": pl.String(),
-        "warehouse_id": pl.String(),
-        "ship_date": _TS,
-        "estimated_delivery_date": _TS,
-        "delivered_date": _TS,
-        "updated_at": _TS,
-    },
-    "shipment_lines": {
-        "shipment_id": pl.String(),
-        "position": pl.Int32(),
-        "order_id": pl.String(),
-        "line_number": pl.Int32(),
-        "part_number": pl.String(),
-        "quantity": pl.Int64(),
-    },
-}
+#: The typed-table columns and dtypes of docs/ARCHITECTURE.md, in order: the store's own
+#: definition, so the ground truth and ``load_*()`` can never drift apart.
+GROUND_TRUTH_SCHEMAS: dict[str, dict[str, pl.DataType]] = dict(TABLE_SCHEMAS)
 _KEYS = {
     "inventory": ("part_number", "warehouse_id"),
     "orders": ("order_id",),
