@@ -1,7 +1,12 @@
 """vendorkit: Ingram Micro Vendor API data as validated polars DataFrames cached in DuckDB.
 
 The front door: everything a notebook or script needs is importable from here and listed
-in ``__all__``. ``Settings``, ``VendorClient`` and ``open_client`` (pydantic, the HTTP
+in ``__all__``. Start with :func:`connect`, the handle on a store::
+
+    import vendorkit as vk
+    with vk.connect() as h:
+        vk.stock_by_warehouse(h.load_inventory())
+ ``Settings``, ``VendorClient`` and ``open_client`` (pydantic, the HTTP
 stack), ``charts`` (altair) and ``data_dictionary`` (pandera) load on first use, so
 ``import vendorkit`` costs little more than importing polars and duckdb.
 """
@@ -30,11 +35,13 @@ from vendorkit.errors import (
     RateLimitError,
     StoreError,
     StoreLockedError,
+    SyncError,
     TransportError,
     ValidationError,
     VendorkitError,
 )
 from vendorkit.export import export_parquet
+from vendorkit.handle import Handle, connect
 from vendorkit.loaders import (
     load_inventory,
     load_inventory_history,
@@ -61,11 +68,13 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "ContractError",
+    "Handle",
     "MissingFieldError",
     "RateLimitError",
     "Settings",
     "StoreError",
     "StoreLockedError",
+    "SyncError",
     "SyncReport",
     "TransportError",
     "ValidationError",
@@ -74,6 +83,7 @@ __all__ = [
     "__version__",
     "backorder_aging",
     "carrier_performance",
+    "connect",
     "data_dictionary",
     "days_of_supply",
     "export_parquet",

@@ -56,8 +56,6 @@ EXIT_CODES: dict[type[errors.VendorkitError], int] = {
     errors.StoreError: 11,
     errors.StoreLockedError: 12,
 }
-#: Exit code of ``sync``/``demo`` when at least one endpoint failed (the others committed).
-EXIT_SYNC_FAILED = 20
 
 #: what `vendorkit rejects` shows on a terminal (--json gives every column)
 _REJECT_COLUMNS = ("endpoint", "page_number", "record_key", "field", "reason")
@@ -66,13 +64,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("vendorkit.cli")
 
 
-def exit_code_for(exc: errors.VendorkitError) -> int:
+def exit_code_for(exc: BaseException) -> int:
     """The exit code for a library error: the code of its nearest class in :data:`EXIT_CODES`.
+
+    A :class:`~vendorkit.errors.SyncError` exits with the code of its first endpoint's
+    original exception (an AuthError on every endpoint exits 4, like a refused token).
 
     Example:
         >>> exit_code_for(errors.StoreLockedError("busy"))
         12
+        >>> exit_code_for(errors.SyncError("sync failed", [errors.AuthError("refused")]))
+        4
     """
+    if isinstance(exc, errors.SyncError) and exc.exceptions:
+        return exit_code_for(exc.exceptions[0])
     for klass in type(exc).__mro__:
         if klass in EXIT_CODES:
             return EXIT_CODES[klass]  # type: ignore[index]
@@ -85,7 +90,10 @@ class CliError(click.ClickException):
     def __init__(self, exc: errors.VendorkitError) -> None:
         message = " ".join(str(exc).split())  # one line, whatever the message layout
         super().__init__(errors.redact(message))
-        self.kind = type(exc).__name__
+        original: BaseException = exc
+        if isinstance(exc, errors.SyncError) and exc.exceptions:
+            original = exc.exceptions[0]
+        self.kind = type(original).__name__
         self.exit_code = exit_code_for(exc)  # type: ignore[misc]  # per instance on purpose
 
     def show(self, file: Any = None) -> None:
@@ -105,12 +113,22 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 class _RedactingFilter(logging.Filter):
-    """Mask bearer tokens and client secrets in every log record shown by the CLI."""
+    """Mask bearer tokens and client secrets in every log record shown by the CLI.
+
+    The client's "using SANDBOX data" warning is dropped: the CLI's one-line notice already
+    said so (one sandbox notice per command).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = errors.redact(record.getMessage())
+        message = record.getMessage()
+        if message.startswith(_SANDBOX_LOG_PREFIX):
+            return False
+        record.msg = errors.redact(message)
         record.args = None
         return True
+
+
+_SANDBOX_LOG_PREFIX = "vendorkit is using SANDBOX data"
 
 
 def _configure_logging(verbose: int) -> None:
@@ -132,31 +150,19 @@ def _configure_logging(verbose: int) -> None:
 def make_settings(db: str | None = None, **overrides: Any) -> Settings:
     """Build :class:`~vendorkit.config.Settings` from the environment plus CLI overrides.
 
-    Invalid settings become a :class:`~vendorkit.errors.ConfigError` naming the fields (never
-    echoing their values, which may be secrets).
+    Invalid settings raise :class:`~vendorkit.errors.ConfigError` naming the ``VENDORKIT_``
+    variable (never echoing secret values).
 
     Example:
         >>> make_settings(db=":memory:").db_path
         ':memory:'
     """
-    import pydantic
-
     from vendorkit.config import Settings
 
     kwargs = {k: v for k, v in overrides.items() if v is not None}
     if db is not None:
         kwargs["db"] = db
-    try:
-        return Settings(**kwargs)
-    except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise errors.ConfigError(
-            f"invalid settings ({problems}); fix the VENDORKIT_* environment variables, "
-            ".env or command-line options"
-        ) from None
+    return Settings(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -212,17 +218,17 @@ def print_frame(df: Any) -> None:
 
 
 def sandbox_banner(settings: Settings) -> None:
-    """Say loudly, on stderr, that the data comes from the built-in sandbox."""
-    if settings.source != "sandbox":
+    """Say once, on stderr, that the data comes from the built-in sandbox.
+
+    Shown only when neither credential is set: with one of the two the command fails with
+    an error naming the missing variable, and a "no credentials" notice would contradict it.
+    """
+    if settings.source != "sandbox" or settings.client_id or settings.client_secret:
         return
-    line = "=" * 72
     click.secho(
-        f"{line}\n"
-        " SANDBOX DATA: no VENDORKIT_CLIENT_ID / VENDORKIT_CLIENT_SECRET configured.\n"
-        " vendorkit is talking to its built-in sandbox Vendor API (synthetic data:\n"
-        f" seed {settings.sandbox_seed}, as of {settings.sandbox_as_of.isoformat()}, "
-        f"scale {settings.sandbox_scale:g}). Set credentials to use the real API.\n"
-        f"{line}",
+        f"SANDBOX DATA (synthetic: seed {settings.sandbox_seed}, as of "
+        f"{settings.sandbox_as_of.isoformat()}, scale {settings.sandbox_scale:g}): no "
+        "VENDORKIT_CLIENT_ID / VENDORKIT_CLIENT_SECRET configured; set both for the real API.",
         err=True,
         fg="yellow",
         bold=True,
@@ -259,6 +265,36 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: longest ``last_error`` shown by ``vendorkit status`` on a terminal
+_ERROR_SHOWN = 60
+
+
+def _ellipsis(text: str | None) -> str | None:
+    if text is None:
+        return None
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= _ERROR_SHOWN else one_line[: _ERROR_SHOWN - 1] + "…"
+
+
+@contextmanager
+def open_existing(settings: Settings) -> Iterator[Any]:
+    """A handle for a read-only command: the store must exist; nothing is created.
+
+    Raises:
+        StoreError: the store file (or its folder) does not exist.
+    """
+    import vendorkit as vk
+
+    path = settings.db_path
+    if path != ":memory:" and not Path(path).expanduser().exists():
+        raise errors.StoreError(
+            f"no vendorkit store at {path}: run `vendorkit sync` first, or point --db / "
+            "VENDORKIT_DB at an existing store"
+        )
+    with vk.connect(settings=settings) as handle:
+        yield handle
+
+
 @contextmanager
 def _progress(ctx: Ctx) -> Iterator[Any]:
     from vendorkit.progress import ProgressBars
@@ -267,11 +303,16 @@ def _progress(ctx: Ctx) -> Iterator[Any]:
         yield bars
 
 
-def _sync_failed(report: Any) -> bool:
-    frame = report.to_frame()
-    if "outcome" not in frame.columns:
-        return False
-    return bool(frame.filter(frame["outcome"] == "failed").height)
+def _exit_if_failed(report: Any) -> None:
+    """After printing a sync report: one error line per failed endpoint, then exit with the
+    code of the first failure's original class (see :func:`exit_code_for`)."""
+    if report.ok:
+        return
+    for row in report.failed:
+        message = " ".join(errors.redact(row.error or "failed").split())
+        click.echo(f"vendorkit: error ({row.endpoint}): {message}", err=True)
+    first = report.failed[0].exception
+    sys.exit(exit_code_for(first) if first is not None else 1)
 
 
 class _MainGroup(click.Group):
@@ -322,21 +363,23 @@ def sync(ctx: Ctx, full: bool, endpoints: tuple[str, ...]) -> None:
     """Fetch inventory, orders and shipments into the store.
 
     Incremental by default (only records updated since the last sync); --full refetches
-    everything. Progress bars are drawn on stderr when it is a terminal. Exits with code 20
-    when an endpoint failed (the others are still committed).
+    everything. Progress bars are drawn on stderr when it is a terminal. When an endpoint
+    failed (the others are still committed) the exit code is that of the failure's error
+    class (4 bad credentials, 5 network, 7 rate limit, 12 store locked, ...).
     """
     import vendorkit as vk
 
     settings = ctx.settings()
     sandbox_banner(settings)
-    with _progress(ctx) as bars:
-        report = vk.sync(list(endpoints) or None, full=full, settings=settings, on_progress=bars)
+    with _progress(ctx) as bars, vk.connect(settings=settings) as handle:
+        report = handle.sync(
+            list(endpoints) or None, full=full, on_progress=bars, raise_on_failure=False
+        )
     if ctx.as_json:
         emit_json(report.to_dict())
     else:
         click.echo(str(report))
-    if _sync_failed(report):
-        sys.exit(EXIT_SYNC_FAILED)
+    _exit_if_failed(report)
 
 
 @main.command()
@@ -346,25 +389,19 @@ def status(ctx: Ctx) -> None:
     import polars as pl
     import polars.selectors as cs
 
-    import vendorkit as vk
-
     settings = ctx.settings()
-    frame = vk.status(settings=settings)
+    with open_existing(settings) as handle:
+        frame = handle.status()
     if ctx.as_json:
         emit_json(frame)
     else:
-        # durations to whole seconds and timestamps to the second: readable at a glance
-        print_frame(
-            frame.with_columns(
-                cs.duration()
-                .dt.total_seconds()
-                .round(0)
-                .cast(pl.Int64)
-                .mul(1_000_000)
-                .cast(pl.Duration("us")),
-                cs.datetime().dt.truncate("1s"),
-            )
-        )
+        # timestamps to the second, long errors cut with an ellipsis (--json has them whole),
+        # blank cells instead of "null": readable at a glance, one line per endpoint
+        shown = frame.with_columns(
+            cs.datetime().dt.truncate("1s").dt.strftime("%Y-%m-%d %H:%M:%S"),
+            pl.col("last_error").map_elements(_ellipsis, return_dtype=pl.String),
+        ).with_columns(pl.all().cast(pl.String).fill_null(""))
+        print_frame(shown)
 
 
 @main.command()
@@ -407,10 +444,9 @@ def rejects(ctx: Ctx, endpoint: str | None, limit: int) -> None:
     """List records quarantined by validation, newest first, with the failing field and reason."""
     import polars as pl
 
-    import vendorkit as vk
-
     settings = ctx.settings()
-    frame = vk.load_rejects(settings=settings)
+    with open_existing(settings) as handle:
+        frame = handle.rejects()
     if endpoint is not None and "endpoint" in frame.columns:
         frame = frame.filter(pl.col("endpoint") == endpoint)
     total = frame.height
@@ -456,8 +492,8 @@ def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> 
     settings = ctx.settings()
     sandbox_banner(settings)
     started = time.perf_counter()
-    with _progress(ctx) as bars:
-        sync_report = vk.sync(settings=settings, on_progress=bars)
+    with _progress(ctx) as bars, vk.connect(settings=settings) as handle:
+        sync_report = handle.sync(on_progress=bars, raise_on_failure=False)
     if not ctx.as_json:
         click.echo(str(sync_report))
     executed: list[Path] = []
@@ -496,8 +532,7 @@ def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> 
             click.echo(f"notebooks: {out_dir / 'notebooks'} ({len(executed)} executed)")
         click.echo(f"done in {elapsed:.1f}s. Open the report in a browser; `make lab` opens")
         click.echo("JupyterLab on the curated notebooks.")
-    if _sync_failed(sync_report):
-        sys.exit(EXIT_SYNC_FAILED)
+    _exit_if_failed(sync_report)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m vendorkit.cli`

@@ -14,14 +14,49 @@ from __future__ import annotations
 import ipaddress
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
+import pydantic
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PRODUCTION_BASE_URL", "SANDBOX_AS_OF", "SANDBOX_SEED", "Settings", "default_db_path"]
+from vendorkit.errors import ConfigError
+
+__all__ = [
+    "PRODUCTION_BASE_URL",
+    "SANDBOX_AS_OF",
+    "SANDBOX_SEED",
+    "Settings",
+    "default_db_path",
+    "describe_validation_error",
+]
+
+#: fields whose values are never quoted in an error message
+_SECRET_FIELDS = frozenset({"client_secret", "client_id"})
+
+
+def describe_validation_error(exc: pydantic.ValidationError) -> str:
+    """One line naming each bad setting by its ``VENDORKIT_`` variable (secrets not echoed).
+
+    Example:
+        >>> try:
+        ...     Settings(country_code="USA")
+        ... except ConfigError as err:
+        ...     print(err)
+        invalid setting VENDORKIT_COUNTRY_CODE='USA': Value error, IM-CountryCode must be exactly 2 letters, e.g. 'US'; fix the environment variable, .env or argument
+    """
+    problems = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "settings"
+        name = f"VENDORKIT_{field.upper()}"
+        value = err.get("input")
+        shown = "" if field in _SECRET_FIELDS or isinstance(value, dict) else f"={value!r}"
+        problems.append(f"{name}{shown}: {err['msg']}")
+    noun = "setting" if len(problems) == 1 else "settings"
+    return f"invalid {noun} {'; '.join(problems)}; fix the environment variable, .env or argument"
+
 
 PRODUCTION_BASE_URL = "https://api.ingrammicro.com/vendors/v1"
 #: The sandbox world is fixed by (seed, as_of, scale) so notebooks are reproducible.
@@ -64,12 +99,19 @@ class Settings(BaseSettings):
     Every field can be set as ``VENDORKIT_<FIELD>`` in the environment or a ``.env`` file,
     or passed as a keyword argument.
 
+    Invalid values raise :class:`~vendorkit.errors.ConfigError` naming the environment
+    variable (``VENDORKIT_PAGE_SIZE``), never pydantic's own error.
+
     Example:
         >>> s = Settings(client_id="abc", client_secret="xyz", partner_id="US123456")
         >>> s.source, s.resolved_token_url
         ('api', 'https://api.ingrammicro.com/oauth/oauth30/token')
         >>> "xyz" in repr(s)
         False
+        >>> Settings(page_size=500)
+        Traceback (most recent call last):
+        ...
+        vendorkit.errors.ConfigError: invalid setting VENDORKIT_PAGE_SIZE=500: Input should be less than or equal to 100; fix the environment variable, .env or argument
     """
 
     model_config = SettingsConfigDict(
@@ -86,7 +128,8 @@ class Settings(BaseSettings):
     db: str | None = None
     timeout_s: float = Field(default=30.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
-    page_size: int = Field(default=100, ge=1, le=10_000)
+    #: the Vendor API serves at most 100 records per page (API-NOTES); more is a 400
+    page_size: int = Field(default=100, ge=1, le=100)
     max_retries: int = Field(default=6, ge=0, le=20)
     workers: int = Field(default=4, ge=1, le=32)
     archive_retention_syncs: int = Field(default=3, ge=0)
@@ -97,6 +140,12 @@ class Settings(BaseSettings):
     #: known-invalid records per kind the sandbox serves per endpoint (0 = none), to see the
     #: quarantine at work (``vendorkit rejects``, notebook 05)
     sandbox_invalid: int = Field(default=0, ge=0, le=1000)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except pydantic.ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc)) from None
 
     @field_validator("country_code")
     @classmethod

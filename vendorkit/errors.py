@@ -13,8 +13,21 @@ known, and what to do next. Each class also inherits from the builtin it resembl
     ├── ContractError (ValueError)          a response whose shape breaks the API contract
     ├── ValidationError (ValueError)        records that fail their schema (see the rejects table)
     ├── MissingFieldError (KeyError)        an analysis helper needs a column the data lacks
-    └── StoreError (RuntimeError)           the DuckDB cache cannot be used
-        └── StoreLockedError                another process holds the store's write lock
+    ├── StoreError (RuntimeError)           the DuckDB cache cannot be used
+    │   └── StoreLockedError                another process holds the store's write lock
+    └── SyncError (ExceptionGroup)          a sync in which endpoints failed: the group of
+                                            their original exceptions, plus ``.report``
+
+A failed sync raises :class:`SyncError`, an :class:`ExceptionGroup` of each failed endpoint's
+*original* exception, so the original class can be caught::
+
+    try:
+        handle.sync()
+    except* vendorkit.AuthError:       # bad credentials, whichever endpoint hit them
+        ...
+
+``except vendorkit.VendorkitError`` catches the whole group too; ``exc.report`` is the
+:class:`~vendorkit.sync.SyncReport`, which still shows the endpoints that succeeded.
 
 Secrets (client secret, tokens) never appear in any message: build messages from
 :func:`vendorkit.errors.redact` when in doubt.
@@ -23,6 +36,7 @@ Secrets (client secret, tokens) never appear in any message: build messages from
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
@@ -34,6 +48,7 @@ __all__ = [
     "RateLimitError",
     "StoreError",
     "StoreLockedError",
+    "SyncError",
     "TransportError",
     "ValidationError",
     "VendorkitError",
@@ -158,3 +173,44 @@ class StoreError(VendorkitError, RuntimeError):
 
 class StoreLockedError(StoreError):
     """Another process holds the store's write lock; the message says which one."""
+
+
+class SyncError(VendorkitError, ExceptionGroup):  # type: ignore[misc]
+    """Endpoints of a sync failed: an exception group of their original exceptions.
+
+    Attributes:
+        report: the :class:`~vendorkit.sync.SyncReport` (endpoints that succeeded included).
+        exceptions: the failed endpoints' original exceptions, in endpoint order.
+
+    Example:
+        >>> try:
+        ...     raise SyncError("sync s1 failed", [AuthError("refused", endpoint="orders")])
+        ... except* AuthError as group:
+        ...     print(group.exceptions[0].endpoint)
+        orders
+    """
+
+    report: Any
+
+    def __new__(
+        cls, message: str, exceptions: Sequence[Exception], *, report: Any = None
+    ) -> SyncError:
+        self = ExceptionGroup.__new__(cls, redact(message), list(exceptions))
+        self.report = report
+        return self
+
+    def __init__(
+        self, message: str, exceptions: Sequence[Exception], *, report: Any = None
+    ) -> None:
+        ExceptionGroup.__init__(self, redact(message), list(exceptions))
+        self.endpoint = None
+        self.page = None
+        self.correlation_id = None
+        self.context = {}
+
+    def derive(self, excs: Sequence[Exception]) -> SyncError:  # type: ignore[override]
+        """Keep the class and the report when ``except*`` splits the group."""
+        return SyncError(self.message, excs, report=self.report)
+
+    def __str__(self) -> str:
+        return self.message

@@ -112,16 +112,17 @@ def export_parquet(
         StoreError: the store does not exist yet, or writing failed.
 
     Example:
-        >>> import vendorkit
-        >>> paths = vendorkit.export_parquet("out/parquet")  # doctest: +SKIP
-        >>> sorted(paths)[:2]  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     _ = vk.sync(["orders"], settings=s)
+        ...     sorted(vk.export_parquet(pathlib.Path(tmp) / "parquet", settings=s))[:2]
         ['inventory', 'inventory_history']
     """
-    from vendorkit.config import Settings
-    from vendorkit.sync import open_store
+    from vendorkit.handle import one_shot
 
-    store = open_store(settings or Settings())
-    return export_store(store, directory)
+    with one_shot(settings, "vendorkit.export_parquet()") as handle:
+        return handle.export_parquet(directory)
 
 
 def export_store(

@@ -1,6 +1,8 @@
-"""The front door for analysts: ``load_*()`` -> ``pl.DataFrame`` from the DuckDB cache.
+"""Module-level loaders: ``load_*()`` -> ``pl.DataFrame``, each a thin wrapper over a handle.
 
-Every data loader has the same shape::
+Analysts usually hold a handle (:func:`vendorkit.connect`) and call its ``load_*()``
+methods; these functions open one for the call, for scripts. Every data loader has the same
+shape::
 
     load_x(*, settings=None, max_age=None, refresh=False) -> pl.DataFrame
 
@@ -19,15 +21,13 @@ rather than silently returning stale data.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from vendorkit.endpoints import ENDPOINT_NAMES
 from vendorkit.errors import ConfigError
-from vendorkit.store import ENDPOINT_TABLES, TABLE_SCHEMAS, Store, to_typed
+from vendorkit.store import ENDPOINT_TABLES, Store
 
 if TYPE_CHECKING:
     from vendorkit.config import Settings
@@ -45,6 +45,7 @@ __all__ = [
     "load_sync_log",
     "parse_max_age",
     "status",
+    "store_status",
 ]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -85,67 +86,16 @@ def parse_max_age(max_age: timedelta | str | float | None) -> timedelta | None:
     return value
 
 
-def _settings(settings: Settings | None) -> Settings:
-    from vendorkit.config import Settings
-
-    return settings or Settings()
-
-
-def _last_ok(store: Store, endpoints: Iterable[str]) -> dict[str, datetime | None]:
-    names = list(endpoints)
-    found: dict[str, datetime | None] = dict.fromkeys(names)
-    if not store.exists():
-        return found
-    frame = store.query(
-        "SELECT endpoint, max(finished_at) AS last FROM sync_log "
-        "WHERE outcome = 'ok' GROUP BY endpoint"
-    )
-    for endpoint, last in frame.iter_rows():
-        if endpoint in found:
-            found[endpoint] = last
-    return found
-
-
-def _ensure_fresh(
-    settings: Settings,
-    store: Store,
-    endpoints: Iterable[str],
-    *,
-    max_age: timedelta | str | float | None,
-    refresh: bool,
-    sync_if_never: bool = True,
-) -> None:
-    from vendorkit.sync import sync
-
-    names = list(endpoints)
-    limit = parse_max_age(max_age)
-    if refresh:
-        stale = names
-    else:
-        now = datetime.now(UTC)
-        stale = [
-            name
-            for name, last in _last_ok(store, names).items()
-            if (last is None and (sync_if_never or limit is not None))
-            or (last is not None and limit is not None and now - last > limit)
-        ]
-    if stale:
-        sync(stale, settings=settings).raise_for_failures()
-
-
 def _load(
     table: str,
-    endpoint: str,
     settings: Settings | None,
     max_age: timedelta | str | float | None,
     refresh: bool,
 ) -> pl.DataFrame:
-    from vendorkit.sync import open_store
+    from vendorkit.handle import one_shot
 
-    settings = _settings(settings)
-    store = open_store(settings)
-    _ensure_fresh(settings, store, [endpoint], max_age=max_age, refresh=refresh)
-    return store.read_table(table)
+    with one_shot(settings, f"vendorkit.load_{table}()") as handle:
+        return handle.load(table, max_age=max_age, refresh=refresh)
 
 
 def load_inventory(
@@ -159,17 +109,22 @@ def load_inventory(
     Columns: part_number, warehouse_id, warehouse_name, vendor_part_number,
     quantity_on_hand, quantity_backordered, quantity_on_order, last_updated.
 
+    The same as ``vendorkit.connect(settings=settings).load_inventory(...)`` for one call
+    (:meth:`vendorkit.handle.Handle.load`).
+
     Args:
-        settings: configuration (default: from the environment).
-        max_age: sync first when the last inventory sync is older than this.
+        settings: configuration (default: from the environment; not ``:memory:``).
+        max_age: sync first when the last sync of the endpoint is older than this.
         refresh: sync first, whatever the age.
 
     Example:
-        >>> import vendorkit
-        >>> inv = vendorkit.load_inventory(max_age="1h")  # doctest: +SKIP
-        >>> inv.group_by("warehouse_id").agg(pl.col("quantity_on_hand").sum())  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_inventory(settings=s).height > 0
+        True
     """
-    return _load("inventory", "inventory", settings, max_age, refresh)
+    return _load("inventory", settings, max_age, refresh)
 
 
 def load_inventory_history(
@@ -181,14 +136,24 @@ def load_inventory_history(
     """Every inventory snapshot: one full copy of the inventory per sync.
 
     Columns: sync_id, snapshot_at (the API server's clock at that sync), then the inventory
-    columns. Stock over time = group by ``snapshot_at``.
+    columns. Stock over time = group by ``sync_id``.
+
+    The same as ``vendorkit.connect(settings=settings).load_inventory_history(...)`` for one call
+    (:meth:`vendorkit.handle.Handle.load`).
+
+    Args:
+        settings: configuration (default: from the environment; not ``:memory:``).
+        max_age: sync first when the last sync of the endpoint is older than this.
+        refresh: sync first, whatever the age.
 
     Example:
-        >>> import vendorkit
-        >>> hist = vendorkit.load_inventory_history()  # doctest: +SKIP
-        >>> hist.group_by("snapshot_at").agg(pl.col("quantity_on_hand").sum())  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_inventory_history(settings=s).height > 0
+        True
     """
-    return _load("inventory_history", "inventory", settings, max_age, refresh)
+    return _load("inventory_history", settings, max_age, refresh)
 
 
 def load_orders(
@@ -199,11 +164,22 @@ def load_orders(
 ) -> pl.DataFrame:
     """Order headers, one row per order (latest version), canonical ``status`` enum.
 
+    The same as ``vendorkit.connect(settings=settings).load_orders(...)`` for one call
+    (:meth:`vendorkit.handle.Handle.load`).
+
+    Args:
+        settings: configuration (default: from the environment; not ``:memory:``).
+        max_age: sync first when the last sync of the endpoint is older than this.
+        refresh: sync first, whatever the age.
+
     Example:
-        >>> import vendorkit
-        >>> vendorkit.load_orders()["status"].value_counts()  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_orders(settings=s).height > 0
+        True
     """
-    return _load("orders", "orders", settings, max_age, refresh)
+    return _load("orders", settings, max_age, refresh)
 
 
 def load_order_lines(
@@ -214,11 +190,22 @@ def load_order_lines(
 ) -> pl.DataFrame:
     """Order lines, one row per (order_id, line_number); replaced when the order is re-sent.
 
+    The same as ``vendorkit.connect(settings=settings).load_order_lines(...)`` for one call
+    (:meth:`vendorkit.handle.Handle.load`).
+
+    Args:
+        settings: configuration (default: from the environment; not ``:memory:``).
+        max_age: sync first when the last sync of the endpoint is older than this.
+        refresh: sync first, whatever the age.
+
     Example:
-        >>> import vendorkit
-        >>> vendorkit.load_order_lines().join(vendorkit.load_orders(), on="order_id")  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_order_lines(settings=s).height > 0
+        True
     """
-    return _load("order_lines", "orders", settings, max_age, refresh)
+    return _load("order_lines", settings, max_age, refresh)
 
 
 def load_shipments(
@@ -229,11 +216,22 @@ def load_shipments(
 ) -> pl.DataFrame:
     """Shipments, one row per shipment (latest version), canonical ``status`` enum.
 
+    The same as ``vendorkit.connect(settings=settings).load_shipments(...)`` for one call
+    (:meth:`vendorkit.handle.Handle.load`).
+
+    Args:
+        settings: configuration (default: from the environment; not ``:memory:``).
+        max_age: sync first when the last sync of the endpoint is older than this.
+        refresh: sync first, whatever the age.
+
     Example:
-        >>> import vendorkit
-        >>> vendorkit.load_shipments(max_age="15m").height  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_shipments(settings=s).height > 0
+        True
     """
-    return _load("shipments", "shipments", settings, max_age, refresh)
+    return _load("shipments", settings, max_age, refresh)
 
 
 def load_shipment_lines(
@@ -244,11 +242,22 @@ def load_shipment_lines(
 ) -> pl.DataFrame:
     """Shipment lines, one row per (shipment_id, position); ``line_number`` = order line shipped.
 
+    The same as ``vendorkit.connect(settings=settings).load_shipment_lines(...)`` for one call
+    (:meth:`vendorkit.handle.Handle.load`).
+
+    Args:
+        settings: configuration (default: from the environment; not ``:memory:``).
+        max_age: sync first when the last sync of the endpoint is older than this.
+        refresh: sync first, whatever the age.
+
     Example:
-        >>> import vendorkit
-        >>> vendorkit.load_shipment_lines()["quantity"].sum()  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_shipment_lines(settings=s).height > 0
+        True
     """
-    return _load("shipment_lines", "shipments", settings, max_age, refresh)
+    return _load("shipment_lines", settings, max_age, refresh)
 
 
 def load_order_status_history(
@@ -261,11 +270,22 @@ def load_order_status_history(
 
     ``observed_at`` is the API server's clock of the sync that saw the change.
 
+    The same as ``vendorkit.connect(settings=settings).load_order_status_history(...)`` for one call
+    (:meth:`vendorkit.handle.Handle.load`).
+
+    Args:
+        settings: configuration (default: from the environment; not ``:memory:``).
+        max_age: sync first when the last sync of the endpoint is older than this.
+        refresh: sync first, whatever the age.
+
     Example:
-        >>> import vendorkit
-        >>> vendorkit.load_order_status_history().filter(pl.col("order_id") == "1001")  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_order_status_history(settings=s).height > 0
+        True
     """
-    return _load("order_status_history", "orders", settings, max_age, refresh)
+    return _load("order_status_history", settings, max_age, refresh)
 
 
 def load_shipment_status_history(
@@ -276,11 +296,22 @@ def load_shipment_status_history(
 ) -> pl.DataFrame:
     """One row per observed shipment status change (see :func:`load_order_status_history`).
 
+    The same as ``vendorkit.connect(settings=settings).load_shipment_status_history(...)`` for one call
+    (:meth:`vendorkit.handle.Handle.load`).
+
+    Args:
+        settings: configuration (default: from the environment; not ``:memory:``).
+        max_age: sync first when the last sync of the endpoint is older than this.
+        refresh: sync first, whatever the age.
+
     Example:
-        >>> import vendorkit
-        >>> vendorkit.load_shipment_status_history().height  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_shipment_status_history(settings=s).height > 0
+        True
     """
-    return _load("shipment_status_history", "shipments", settings, max_age, refresh)
+    return _load("shipment_status_history", settings, max_age, refresh)
 
 
 def load_rejects(
@@ -292,29 +323,19 @@ def load_rejects(
     """Quarantined records: endpoint, sync_id, page/record, key, field, reason, raw record.
 
     One row per (record, failing field), newest first. Never triggers a first sync by
-    itself (an empty quarantine is a valid answer); ``refresh``/``max_age`` sync all
-    endpoints first.
+    itself; see :meth:`vendorkit.handle.Handle.rejects`.
 
     Example:
-        >>> import vendorkit
-        >>> vendorkit.load_rejects().group_by("endpoint", "reason").len()  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.load_rejects(settings=s).height
+        0
     """
-    from vendorkit.sync import open_store
+    from vendorkit.handle import one_shot
 
-    settings = _settings(settings)
-    store = open_store(settings)
-    _ensure_fresh(
-        settings, store, ENDPOINT_NAMES, max_age=max_age, refresh=refresh, sync_if_never=False
-    )
-    if not store.exists():
-        return store_empty_rejects()
-    return store.read_rejects()
-
-
-def store_empty_rejects() -> pl.DataFrame:
-    """The (empty) rejects frame of a store that was never synced."""
-    with Store(":memory:") as empty:
-        return empty.read_rejects()
+    with one_shot(settings, "vendorkit.load_rejects()", allow_memory=True) as handle:
+        return handle.rejects(max_age=max_age, refresh=refresh)
 
 
 def load_sync_log(
@@ -326,31 +347,27 @@ def load_sync_log(
     """Every sync attempt per endpoint, newest first (times, source, counts, outcome, error).
 
     Failed attempts are kept (``outcome == "failed"`` with the error); their data was not
-    written. Like :func:`load_rejects`, never triggers a first sync by itself.
+    written. Never triggers a first sync by itself; see :meth:`vendorkit.handle.Handle.sync_log`.
 
     Example:
-        >>> import vendorkit
-        >>> vendorkit.load_sync_log().select("endpoint", "outcome", "loaded")  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     _ = vk.sync(["orders"], settings=s)
+        ...     vk.load_sync_log(settings=s)["outcome"].to_list()
+        ['ok']
     """
-    from vendorkit.sync import open_store
+    from vendorkit.handle import one_shot
 
-    settings = _settings(settings)
-    store = open_store(settings)
-    _ensure_fresh(
-        settings, store, ENDPOINT_NAMES, max_age=max_age, refresh=refresh, sync_if_never=False
-    )
-    if not store.exists():
-        return pl.DataFrame(schema=TABLE_SCHEMAS["sync_log"])
-    cols = ", ".join(f'"{c}"' for c in TABLE_SCHEMAS["sync_log"])
-    frame = store.query(f"SELECT {cols} FROM sync_log ORDER BY started_at DESC, endpoint")
-    return to_typed("sync_log", frame)
+    with one_shot(settings, "vendorkit.load_sync_log()", allow_memory=True) as handle:
+        return handle.sync_log(max_age=max_age, refresh=refresh)
 
 
 _STATUS_SCHEMA: dict[str, pl.DataType] = {
     "endpoint": pl.String(),
     "source": pl.String(),
     "last_sync_at": pl.Datetime("us", "UTC"),
-    "age": pl.Duration("us"),
+    "age_s": pl.Int64(),
     "last_outcome": pl.String(),
     "last_error": pl.String(),
     "rows": pl.Int64(),
@@ -362,23 +379,35 @@ _STATUS_SCHEMA: dict[str, pl.DataType] = {
 
 
 def status(settings: Settings | None = None) -> pl.DataFrame:
-    """Freshness and size of the cache, one row per endpoint.
-
-    Columns: endpoint, source (of the last successful sync), last_sync_at (its local
-    finish time), age, last_outcome / last_error (of the latest attempt), rows (header rows;
-    inventory = latest snapshot), lines (order/shipment lines), snapshots (inventory),
-    rejects (quarantined rows), updated_since (next incremental cursor). Never syncs.
+    """Freshness and size of the store, one row per endpoint (:func:`store_status`). Never syncs.
 
     Example:
-        >>> import vendorkit
-        >>> vendorkit.status().select("endpoint", "age", "rows", "rejects")  # doctest: +SKIP
+        >>> import vendorkit as vk
+        >>> vk.status(vk.Settings(db=":memory:"))["rows"].to_list()
+        [0, 0, 0]
     """
-    from vendorkit.sync import open_store
+    from vendorkit.handle import one_shot
 
-    store = open_store(_settings(settings))
+    with one_shot(settings, "vendorkit.status()", allow_memory=True) as handle:
+        return handle.status()
+
+
+def store_status(store: Store) -> pl.DataFrame:
+    """Freshness and size of ``store``, one row per endpoint. Never syncs.
+
+    Columns: endpoint, source (of the last successful sync), last_sync_at (its local
+    finish time), age_s (whole seconds since then), last_outcome / last_error (of the latest
+    attempt), rows (header rows; inventory = latest snapshot), lines (order/shipment lines),
+    snapshots (inventory), rejects (quarantined rows), updated_since (next incremental cursor).
+
+    Example:
+        >>> with Store(":memory:") as store:
+        ...     store_status(store).select("endpoint", "rows").rows()
+        [('inventory', 0), ('orders', 0), ('shipments', 0)]
+    """
     rows = []
     if not store.exists():
-        rows = [{"endpoint": e, "rows": 0, "rejects": 0} for e in ENDPOINT_NAMES]
+        rows = [{"endpoint": e, "rows": 0, "rejects": 0} for e in ENDPOINT_TABLES]
         return pl.DataFrame(rows, schema=_STATUS_SCHEMA)
     now = datetime.now(UTC)
     with store.read() as con:
@@ -405,7 +434,7 @@ def status(settings: Settings | None = None) -> pl.DataFrame:
             q(con, "SELECT endpoint, count(*) AS n FROM rejects GROUP BY endpoint").iter_rows()
         )
         cursors = dict(q(con, "SELECT endpoint, updated_since FROM cursors").iter_rows())
-    for endpoint in ENDPOINT_NAMES:
+    for endpoint in ENDPOINT_TABLES:
         mine = log.filter(pl.col("endpoint") == endpoint)
         last = mine.filter(pl.col("n") == 1)
         ok = mine.filter((pl.col("outcome") == "ok") & (pl.col("n_ok") == 1))
@@ -416,7 +445,7 @@ def status(settings: Settings | None = None) -> pl.DataFrame:
                 "endpoint": endpoint,
                 "source": ok["source"][0] if ok.height else None,
                 "last_sync_at": last_at,
-                "age": (now - last_at) if last_at is not None else None,
+                "age_s": int((now - last_at).total_seconds()) if last_at is not None else None,
                 "last_outcome": last["outcome"][0] if last.height else None,
                 "last_error": last["error"][0] if last.height else None,
                 "rows": counts[header],

@@ -31,7 +31,6 @@ import json
 import secrets
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +44,7 @@ from vendorkit.errors import (
     ContractError,
     StoreError,
     StoreLockedError,
+    SyncError,
     VendorkitError,
 )
 from vendorkit.store import ENDPOINT_TABLES, TABLE_KEYS, Store
@@ -119,6 +119,8 @@ class EndpointSync:
     unknown_status: int = 0
     duration_s: float = 0.0
     error: str | None = None
+    #: the original exception of a failed endpoint (its class survives the sync boundary)
+    exception: Exception | None = field(default=None, repr=False, compare=False)
 
 
 _REPORT_COLUMNS = (
@@ -174,15 +176,37 @@ class SyncReport:
         raise KeyError(endpoint)
 
     def raise_for_failures(self) -> SyncReport:
-        """Raise :class:`StoreError` naming the failed endpoints and their errors, if any."""
-        if self.failed:
-            detail = "; ".join(f"{r.endpoint}: {r.error}" for r in self.failed)
-            raise StoreError(
-                f"sync {self.sync_id} failed for {detail}. The store keeps the previous "
-                "data for those endpoints; fix the cause and run `vendorkit sync` again",
-                endpoint=self.failed[0].endpoint,
-            )
-        return self
+        """Raise :class:`~vendorkit.errors.SyncError` if an endpoint failed; else return self.
+
+        The error is an exception group of the failed endpoints' *original* exceptions
+        (``except* vendorkit.AuthError:`` catches bad credentials) and carries this report
+        as ``.report``.
+
+        Example:
+            >>> from vendorkit.errors import AuthError
+            >>> failed = EndpointSync("orders", outcome="failed", error="AuthError: refused",
+            ...                       exception=AuthError("refused"))
+            >>> try:
+            ...     SyncReport(sync_id="s1", source="api", rows=[failed]).raise_for_failures()
+            ... except* AuthError as group:
+            ...     print(group.report.failed[0].endpoint)
+            orders
+        """
+        if not self.failed:
+            return self
+        detail = "; ".join(f"{r.endpoint}: {r.error}" for r in self.failed)
+        exceptions: list[Exception] = [
+            r.exception
+            if r.exception is not None
+            else StoreError(r.error or "failed", endpoint=r.endpoint)
+            for r in self.failed
+        ]
+        raise SyncError(
+            f"sync {self.sync_id} failed for {detail}. The store keeps the previous data for "
+            "those endpoints; fix the cause and sync again",
+            exceptions,
+            report=self,
+        )
 
     def to_frame(self) -> pl.DataFrame:
         """One row per endpoint with the :data:`_REPORT_COLUMNS` plus ``source``."""
@@ -210,7 +234,10 @@ class SyncReport:
             "ok": self.ok,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "endpoints": [dataclasses.asdict(r) for r in self.rows],
+            "endpoints": [
+                {f.name: getattr(r, f.name) for f in dataclasses.fields(r) if f.name != "exception"}
+                for r in self.rows
+            ],
         }
 
     def _table(self) -> tuple[list[str], list[list[str]]]:
@@ -614,7 +641,16 @@ def _rejects_of(batch: Any) -> pl.DataFrame:
 # -- the sync ---------------------------------------------------------------------------
 
 
-def _resolve_endpoints(endpoints: str | Iterable[str] | None) -> list[str]:
+def resolve_endpoints(endpoints: str | Iterable[str] | None) -> list[str]:
+    """Endpoint names from a name, a list or ``None`` (all), checked against the catalog.
+
+    Raises:
+        ConfigError: an unknown endpoint name.
+
+    Example:
+        >>> resolve_endpoints("orders"), len(resolve_endpoints(None))
+        (['orders'], 3)
+    """
     if endpoints is None:
         return list(ENDPOINT_NAMES)
     names = [endpoints] if isinstance(endpoints, str) else list(endpoints)
@@ -649,7 +685,7 @@ def run_sync(
     Example:
         >>> # report = run_sync(Store(":memory:"), client, ["inventory"])
     """
-    names = _resolve_endpoints(endpoints)
+    names = resolve_endpoints(endpoints)
     normalise = normaliser or _default_normaliser()
     chunk = chunk_records or CHUNK_RECORDS
     started = datetime.now(UTC)
@@ -663,9 +699,16 @@ def run_sync(
     guard = store.sync_lock() if lock else _null_context()
     with guard:
         for endpoint in names:
-            locked = [r for r in report.rows if (r.error or "").startswith("StoreLockedError")]
+            locked = [r for r in report.rows if isinstance(r.exception, StoreLockedError)]
             if locked:  # the file is held by another process: do not wait again per endpoint
-                report.rows.append(EndpointSync(endpoint, outcome="failed", error=locked[0].error))
+                report.rows.append(
+                    EndpointSync(
+                        endpoint,
+                        outcome="failed",
+                        error=locked[0].error,
+                        exception=locked[0].exception,
+                    )
+                )
                 continue
             report.rows.append(
                 _sync_endpoint(store, client, endpoint, report, full, retention, normalise, chunk)
@@ -785,6 +828,8 @@ def _record_failure(
 ) -> None:
     row.outcome = "failed"
     row.error = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, Exception):
+        row.exception = exc
     row.duration_s = time.perf_counter() - t0
     if isinstance(exc, StoreLockedError):
         return  # logging would wait for the same lock again
@@ -810,61 +855,43 @@ def sync(
     full: bool = False,
     settings: Settings | None = None,
     on_progress: Callable[[Any], None] | None = None,
+    raise_on_failure: bool = True,
 ) -> SyncReport:
-    """Fetch endpoints from the Vendor API (or the sandbox) into the DuckDB store.
+    """Fetch endpoints into the store named by ``settings``: :meth:`Handle.sync` for one call.
 
-    Incremental by default: only records updated since the last sync (``updatedSince``),
-    after a first full sync. Each endpoint commits atomically; a failed endpoint keeps its
-    previous data and is reported as ``failed`` (the others still sync).
+    A thin wrapper for scripts: ``vendorkit.connect(...).sync(...)`` does the same and keeps
+    the client for the next call. Refuses ``VENDORKIT_DB=:memory:`` (the data would be gone
+    when the call returns); use ``vendorkit.connect(":memory:")`` for a throwaway store.
 
     Args:
         endpoints: ``"inventory"``, ``"orders"``, ``"shipments"`` or a list (default: all).
         full: full refresh (refetch everything; orders/shipments contents are replaced).
         settings: configuration (default: from the environment).
         on_progress: progress callback handed to the client (e.g. ``ProgressBars``).
+        raise_on_failure: raise :class:`~vendorkit.errors.SyncError` when an endpoint failed
+            (default); ``False`` returns the report with ``ok == False`` instead.
 
     Returns:
         A :class:`SyncReport` (prints as a table; ``.to_frame()``, ``.to_dict()``).
 
     Raises:
-        StoreLockedError: another sync kept the store locked too long.
+        SyncError: an endpoint failed (``except* vendorkit.AuthError`` catches bad
+            credentials; ``.report`` shows what succeeded).
+        ConfigError: bad settings, or ``VENDORKIT_DB=:memory:``.
 
     Example:
-        >>> import vendorkit
-        >>> report = vendorkit.sync(["inventory"])  # doctest: +SKIP
-        >>> print(report)  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     vk.sync(["inventory"], settings=s).ok
+        True
     """
-    from vendorkit.client import open_client
-    from vendorkit.config import Settings
+    from vendorkit.handle import one_shot
 
-    settings = settings or Settings()
-    store = open_store(settings)
-    names = _resolve_endpoints(endpoints)
-    with store.sync_lock(), open_client(settings, on_progress=on_progress) as client:
-        return run_sync(
-            store,
-            client,
-            names,
-            full=full,
-            retention=settings.archive_retention_syncs,
-            source=settings.source,
-            lock=False,
+    with one_shot(settings, "vendorkit.sync()") as handle:
+        return handle.sync(
+            endpoints, full=full, on_progress=on_progress, raise_on_failure=raise_on_failure
         )
-
-
-def open_store(settings: Settings) -> Store:
-    """The :class:`Store` for ``settings`` (one shared in-memory store per settings value)."""
-    if settings.db_path == ":memory:":
-        store = _MEMORY_STORES.get(settings)
-        if store is None:
-            store = _MEMORY_STORES[settings] = Store(":memory:")
-        return store
-    return Store.from_settings(settings)
-
-
-# In-memory stores live as long as the Settings object naming them (weak keys), so
-# ``sync(settings=s)`` then ``load_inventory(settings=s)`` see the same data.
-_MEMORY_STORES: weakref.WeakKeyDictionary[Any, Store] = weakref.WeakKeyDictionary()
 
 
 # -- replay -----------------------------------------------------------------------------
@@ -928,7 +955,7 @@ def run_replay(
     are recomputed (older snapshots stay), and their rejects are recomputed. Status history
     and cursors are observations and are left as they are.
     """
-    names = _resolve_endpoints(endpoints)
+    names = resolve_endpoints(endpoints)
     normalise = normaliser or _default_normaliser()
     started = datetime.now(UTC)
     report = SyncReport(sync_id=new_sync_id(started), source="archive", started_at=started)
@@ -1040,17 +1067,21 @@ def replay(
     """Rebuild the typed tables from the raw page archive, without refetching.
 
     Useful after a schema fix (new coercion rule, new status spelling): the archived pages
-    go through today's validation again.
+    go through today's validation again. A thin wrapper over :meth:`Handle.replay`.
 
     Args:
         endpoints: names (default: all).
         settings: configuration (default: from the environment).
 
     Example:
-        >>> import vendorkit
-        >>> vendorkit.replay(["orders"])  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"))
+        ...     _ = vk.sync(["orders"], settings=s)
+        ...     vk.replay(["orders"], settings=s)["orders"].outcome
+        'replayed'
     """
-    from vendorkit.config import Settings
+    from vendorkit.handle import one_shot
 
-    settings = settings or Settings()
-    return run_replay(open_store(settings), endpoints)
+    with one_shot(settings, "vendorkit.replay()") as handle:
+        return handle.replay(endpoints)

@@ -20,7 +20,9 @@ from click.testing import CliRunner
 
 import vendorkit as vk
 from vendorkit import errors
-from vendorkit.cli import EXIT_CODES, EXIT_SYNC_FAILED, exit_code_for, main
+from vendorkit.cli import EXIT_CODES, exit_code_for, main
+from vendorkit.handle import Handle
+from vendorkit.sync import EndpointSync, SyncReport
 
 
 def _all_commands(group: click.Group, ctx: click.Context, prefix: tuple[str, ...] = ()):
@@ -79,7 +81,6 @@ def test_exit_codes_are_distinct_per_class() -> None:
     codes = list(EXIT_CODES.values())
     assert len(set(codes)) == len(codes)
     assert 0 not in codes and 2 not in codes  # 2 is click's usage error
-    assert EXIT_SYNC_FAILED not in codes
     # the nearest class wins
     assert exit_code_for(errors.RateLimitError("x")) == EXIT_CODES[errors.RateLimitError]
     assert exit_code_for(errors.StoreLockedError("x")) != exit_code_for(errors.StoreError("x"))
@@ -96,10 +97,10 @@ def test_exit_codes_are_distinct_per_class() -> None:
 def test_library_errors_become_one_clean_line_and_exit_code(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None, exc: Exception
 ):
-    def failing_status(settings: Any = None) -> pl.DataFrame:
+    def failing_status(self: Any) -> pl.DataFrame:
         raise exc
 
-    monkeypatch.setattr(vk, "status", failing_status, raising=False)
+    monkeypatch.setattr(Handle, "status", failing_status)
     result = runner.invoke(main, ["status", "--db", ":memory:"])
     assert result.exit_code == exit_code_for(exc)  # type: ignore[arg-type]
     assert result.exit_code not in (0, 1, 2)
@@ -118,58 +119,69 @@ def test_invalid_settings_are_a_config_error_without_echoing_values(
     monkeypatch.setenv("VENDORKIT_BASE_URL", "http://api.example.com/vendors/v1")
     result = runner.invoke(main, ["status"])
     assert result.exit_code == EXIT_CODES[errors.ConfigError]
-    assert "base_url" in result.stderr
+    assert "VENDORKIT_BASE_URL" in result.stderr
     assert "hunter2" not in result.output
     assert "Traceback" not in result.output
 
 
-class _FakeReport:
-    source = "sandbox"
-
-    def __init__(self, outcomes: list[str]) -> None:
-        self.outcomes = outcomes
-
-    def to_frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            {"endpoint": ["inventory", "orders"][: len(self.outcomes)], "outcome": self.outcomes}
+def _report(outcomes: list[str], failure: Exception | None = None) -> SyncReport:
+    rows = [
+        EndpointSync(
+            name,
+            outcome=outcome,
+            error=f"{type(failure).__name__}: {failure}" if outcome == "failed" else None,
+            exception=failure if outcome == "failed" else None,
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "endpoints": self.to_frame().to_dicts()}
-
-    def __str__(self) -> str:
-        return "FAKE SYNC REPORT"
+        for name, outcome in zip(["inventory", "orders"], outcomes, strict=False)
+    ]
+    return SyncReport(sync_id="s-test", source="sandbox", rows=rows)
 
 
 def test_sync_passes_options_and_prints_report_with_sandbox_banner(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None, tmp_path: Any
 ):
     calls: list[dict[str, Any]] = []
 
-    def fake_sync(endpoints=None, *, full=False, settings=None, on_progress=None):
-        calls.append({"endpoints": endpoints, "full": full, "db": settings.db_path})
+    def fake_sync(self, endpoints=None, *, full=False, on_progress=None, raise_on_failure=True):
+        calls.append(
+            {
+                "endpoints": endpoints,
+                "full": full,
+                "db": self.settings.db_path,
+                "raise": raise_on_failure,
+            }
+        )
         on_progress(SimpleNamespace(endpoint="orders", pages_done=1, pages_total=2, records=7))
-        return _FakeReport(["ok", "ok"])
+        return _report(["ok", "ok"])
 
-    monkeypatch.setattr(vk, "sync", fake_sync, raising=False)
-    result = runner.invoke(
-        main, ["sync", "--full", "-e", "orders", "-e", "inventory", "--db", "x.duckdb"]
-    )
+    monkeypatch.setattr(Handle, "sync", fake_sync)
+    db = str(tmp_path / "x.duckdb")
+    result = runner.invoke(main, ["sync", "--full", "-e", "orders", "-e", "inventory", "--db", db])
     assert result.exit_code == 0, result.output
-    assert calls == [{"endpoints": ["orders", "inventory"], "full": True, "db": "x.duckdb"}]
-    assert "FAKE SYNC REPORT" in result.stdout
-    assert "SANDBOX DATA" in result.stderr
+    assert calls == [{"endpoints": ["orders", "inventory"], "full": True, "db": db, "raise": False}]
+    assert "sync s-test (source: sandbox)" in result.stdout
+    assert result.stderr.count("SANDBOX DATA") == 1  # one notice, not a banner and a log line
     assert "SANDBOX" not in result.stdout
 
 
-def test_sync_json_is_parseable_and_failed_endpoint_sets_exit_code(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+@pytest.mark.parametrize(
+    "failure",
+    [
+        errors.AuthError("token request refused: invalid_client"),
+        errors.RateLimitError("429 after every retry"),
+        errors.StoreLockedError("locked by PID 7"),
+    ],
+)
+def test_sync_json_is_parseable_and_exit_code_follows_the_original_class(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None, failure: Exception
 ):
-    monkeypatch.setattr(vk, "sync", lambda *a, **k: _FakeReport(["ok", "failed"]), raising=False)
+    monkeypatch.setattr(Handle, "sync", lambda *a, **k: _report(["ok", "failed"], failure))
     result = runner.invoke(main, ["sync", "--json", "--db", ":memory:"])
-    assert result.exit_code == EXIT_SYNC_FAILED
+    assert result.exit_code == EXIT_CODES[type(failure)]
     payload = json.loads(result.stdout)
-    assert payload["endpoints"][1] == {"endpoint": "orders", "outcome": "failed"}
+    assert [e["outcome"] for e in payload["endpoints"]] == ["ok", "failed"]
+    assert "exception" not in payload["endpoints"][1]
+    assert result.stderr.strip().splitlines()[-1].startswith("vendorkit: error (orders): ")
 
 
 def test_no_banner_with_credentials(
@@ -177,7 +189,7 @@ def test_no_banner_with_credentials(
 ):
     monkeypatch.setenv("VENDORKIT_CLIENT_ID", "abc")
     monkeypatch.setenv("VENDORKIT_CLIENT_SECRET", "s3cr3t-value")
-    monkeypatch.setattr(vk, "sync", lambda *a, **k: _FakeReport(["ok"]), raising=False)
+    monkeypatch.setattr(Handle, "sync", lambda *a, **k: _report(["ok"]))
     result = runner.invoke(main, ["sync", "--db", ":memory:"])
     assert result.exit_code == 0
     assert "SANDBOX" not in result.output
@@ -192,17 +204,18 @@ def test_status_json_serialises_dates_and_durations(
         {
             "endpoint": ["inventory"],
             "last_sync_at": [datetime(2026, 11, 1, 12, 0, tzinfo=UTC)],
-            "age": [timedelta(minutes=90)],
+            "age_s": [int(timedelta(minutes=90).total_seconds())],
+            "last_error": [None],
             "rows": [2500],
         }
     )
-    monkeypatch.setattr(vk, "status", lambda settings=None: frame, raising=False)
+    monkeypatch.setattr(Handle, "status", lambda self: frame)
     result = runner.invoke(main, ["status", "--json", "--db", ":memory:"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows[0]["endpoint"] == "inventory"
     assert rows[0]["last_sync_at"].startswith("2026-11-01T12:00:00")
-    assert rows[0]["age"] == 5400.0
+    assert rows[0]["age_s"] == 5400
     assert rows[0]["rows"] == 2500
 
 
@@ -217,7 +230,7 @@ def test_rejects_filters_by_endpoint_and_limits(
             "reason": ["unknown status", "negative", "bad timestamp", "not a number"],
         }
     )
-    monkeypatch.setattr(vk, "load_rejects", lambda settings=None: frame, raising=False)
+    monkeypatch.setattr(Handle, "rejects", lambda self: frame)
     result = runner.invoke(
         main, ["rejects", "--endpoint", "orders", "--limit", "2", "--json", "--db", ":memory:"]
     )
@@ -239,13 +252,16 @@ def test_unknown_endpoint_is_a_usage_error(runner: CliRunner) -> None:
 def test_verbose_logs_are_redacted(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
 ):
-    def chatty_status(settings=None):
+    def chatty_status(self):
         logging.getLogger("vendorkit.client").debug(
             "POST token client_secret=topsecretvalue Authorization: Bearer eyJtoken.abc"
         )
-        return pl.DataFrame({"endpoint": ["orders"]})
+        return pl.DataFrame(
+            {"endpoint": ["orders"], "last_error": [None]},
+            schema_overrides={"last_error": pl.String},
+        )
 
-    monkeypatch.setattr(vk, "status", chatty_status, raising=False)
+    monkeypatch.setattr(Handle, "status", chatty_status)
     quiet = runner.invoke(main, ["status", "--db", ":memory:"])
     assert "POST token" not in quiet.stderr
     loud = runner.invoke(main, ["status", "-v", "--db", ":memory:"])
@@ -259,3 +275,42 @@ def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert vk.__version__ in result.output
+
+
+def test_status_shows_blank_cells_and_cuts_long_errors(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    long_error = "TransportError: " + "connection reset by peer " * 10
+    frame = pl.DataFrame(
+        {"endpoint": ["inventory", "orders"], "last_error": [None, long_error], "rows": [3, None]}
+    )
+    monkeypatch.setattr(Handle, "status", lambda self: frame)
+    human = runner.invoke(main, ["status", "--db", ":memory:"])
+    assert human.exit_code == 0, human.output
+    assert "null" not in human.stdout
+    assert "…" in human.stdout and long_error.strip() not in human.stdout
+    table_rows = [line for line in human.stdout.splitlines() if line.startswith("|")]
+    assert len(table_rows) == 2 + 2  # header, rule, one line per endpoint (nothing wrapped)
+    full = json.loads(runner.invoke(main, ["status", "--json", "--db", ":memory:"]).stdout)
+    assert full[1]["last_error"] == long_error
+
+
+@pytest.mark.parametrize("command", ["status", "rejects"])
+def test_read_only_commands_never_create_a_store(
+    runner: CliRunner, no_credentials: None, tmp_path: Any, command: str
+):
+    missing = tmp_path / "typo" / "nested" / "vk.duckdb"
+    result = runner.invoke(main, [command, "--db", str(missing)])
+    assert result.exit_code == EXIT_CODES[errors.StoreError]
+    assert "no vendorkit store at" in result.stderr
+    assert not (tmp_path / "typo").exists()
+
+
+def test_banner_does_not_contradict_a_half_configured_credential(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, no_credentials: None
+):
+    monkeypatch.setenv("VENDORKIT_CLIENT_ID", "abc")
+    result = runner.invoke(main, ["sync", "--db", ":memory:"])
+    assert result.exit_code == EXIT_CODES[errors.ConfigError]
+    assert "SANDBOX" not in result.stderr
+    assert "VENDORKIT_CLIENT_SECRET is not set" in result.stderr

@@ -21,6 +21,10 @@ EXPECTED_ALL = {
     "MissingFieldError",
     "StoreError",
     "StoreLockedError",
+    "SyncError",
+    # the handle
+    "connect",
+    "Handle",
     # client
     "VendorClient",
     "open_client",

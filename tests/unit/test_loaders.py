@@ -18,7 +18,7 @@ import pytest
 import vendorkit
 from vendorkit.client import VendorClient
 from vendorkit.config import Settings
-from vendorkit.errors import ConfigError, StoreError
+from vendorkit.errors import ConfigError
 from vendorkit.loaders import parse_max_age
 from vendorkit.sandbox import GROUND_TRUTH_SCHEMAS, Sandbox, SandboxConfig
 
@@ -132,19 +132,37 @@ def test_a_failed_refresh_raises_instead_of_returning_stale_data(
 ) -> None:
     vendorkit.load_orders(settings=settings)
     opened.fail = True
-    with pytest.raises(StoreError, match="orders"):
+    with pytest.raises(vendorkit.SyncError, match="orders") as failed:
         vendorkit.load_orders(settings=settings, refresh=True)
+    # the endpoint's original exception survives the sync boundary
+    assert [type(e) for e in failed.value.exceptions] == [vendorkit.AuthError]  # token call 503
+    assert failed.value.report.failed[0].endpoint == "orders"
     log = vendorkit.load_sync_log(settings=settings)
     assert log.filter(pl.col("endpoint") == "orders")["outcome"].to_list() == ["failed", "ok"]
     assert vendorkit.load_orders(settings=settings).height > 0  # previous data intact
 
 
-def test_in_memory_settings_share_one_store(sandbox: Sandbox, opened: Opened) -> None:
+def test_two_in_memory_handles_are_independent_and_never_resync(
+    sandbox: Sandbox, opened: Opened
+) -> None:
+    first, second = vendorkit.connect(":memory:"), vendorkit.connect(":memory:")
+    with first, second:
+        assert first.sync(["orders"]).ok
+        assert opened.count == 1
+        assert first.load_orders().height == sandbox.ground_truth("orders").height
+        assert first.load_order_lines().height == sandbox.ground_truth("order_lines").height
+        assert opened.count == 1  # the handle keeps its data: no sync behind the user's back
+        assert second.status()["rows"].to_list() == [0, 0, 0]  # nothing shared
+        assert opened.count == 1
+
+
+def test_module_level_functions_refuse_a_memory_store(opened: Opened) -> None:
     settings = Settings(db=":memory:")
-    report = vendorkit.sync(["orders"], settings=settings)
-    assert report.ok
-    assert vendorkit.load_orders(settings=settings).height == sandbox.ground_truth("orders").height
-    assert opened.count == 1
+    with pytest.raises(ConfigError, match=r"VENDORKIT_DB=:memory:.*vendorkit\.connect"):
+        vendorkit.load_orders(settings=settings)
+    with pytest.raises(ConfigError, match=r"vendorkit\.sync\(\)"):
+        vendorkit.sync(settings=settings)
+    assert opened.count == 0
 
 
 def test_rejects_and_sync_log_never_trigger_a_first_sync(
@@ -172,7 +190,7 @@ def test_status_reports_freshness_rows_and_rejects(
     for row in report.rows:
         assert by[row.endpoint]["last_outcome"] == "ok"
         assert by[row.endpoint]["source"] == "sandbox"
-        assert by[row.endpoint]["age"] < timedelta(minutes=5)
+        assert 0 <= by[row.endpoint]["age_s"] < 300
         invalid = sandbox.invalid_records(row.endpoint)
         wrong = invalid.filter(~pl.col("reason").str.contains("duplicate")).height
         assert by[row.endpoint]["rejects"] == wrong

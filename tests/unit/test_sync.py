@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from tests.unit.store_fakes import T0, FakeClient, FakeWorld, fake_normalise
-from vendorkit.errors import ConfigError, StoreError
+from vendorkit.errors import ConfigError, StoreError, SyncError, TransportError
 from vendorkit.store import Store
 from vendorkit.sync import CURSOR_OVERLAP, SyncReport, run_replay, run_sync
 
@@ -140,8 +140,10 @@ def test_fetch_failure_mid_sync_leaves_tables_exactly_as_before_and_logs_it() ->
         log = store.query("SELECT endpoint, outcome, error FROM sync_log WHERE outcome = 'failed'")
         assert log["endpoint"].to_list() == ["inventory"]
         assert "TransportError" in log["error"][0]
-        with pytest.raises(StoreError, match="inventory"):
+        with pytest.raises(SyncError, match="inventory") as raised:
             report.raise_for_failures()
+        assert [type(e) for e in raised.value.exceptions] == [TransportError]
+        assert raised.value.report is report
 
 
 def test_write_failure_rolls_back_the_whole_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
