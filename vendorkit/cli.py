@@ -7,6 +7,7 @@ Commands::
     vendorkit report [--out PATH]                write the self-contained HTML report
     vendorkit rejects [--endpoint E] [--limit N] records quarantined by validation, with reasons
     vendorkit demo                               sync the sandbox, run the notebooks, write the report
+    vendorkit notebooks run [--db PATH]          the curated notebooks on a store (yours or a sandbox)
     vendorkit sandbox serve ...                  run the built-in sandbox Vendor API
 
 Every command takes ``--db PATH`` (the DuckDB store; default ``VENDORKIT_DB`` or the platform
@@ -321,9 +322,25 @@ class _MainGroup(click.Group):
     Importing it lazily keeps ``vendorkit --help`` and every other command's start-up fast.
     """
 
-    lazy_commands: ClassVar[dict[str, tuple[str, str]]] = {
-        "sandbox": ("vendorkit.sandbox.cli", "sandbox")
+    lazy_commands: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "sandbox": ("vendorkit.sandbox.cli", "sandbox", "Run the built-in sandbox Vendor API.")
     }
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands; lazy ones by their stored one-liner, without importing them."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy_commands and name not in self.commands:
+                rows.append((name, self.lazy_commands[name][2]))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append(
+                    (name, command.get_short_help_str(limit=formatter.width - 6 - len(name)))
+                )
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
@@ -333,7 +350,7 @@ class _MainGroup(click.Group):
         if command is None and cmd_name in self.lazy_commands:
             import importlib
 
-            module_name, attr = self.lazy_commands[cmd_name]
+            module_name, attr, _ = self.lazy_commands[cmd_name]
             command = getattr(importlib.import_module(module_name), attr)
         return command
 
@@ -487,7 +504,8 @@ def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> 
     OUT_DIR/vendorkit-report.html.
     """
     import vendorkit as vk
-    from vendorkit.report import build_report, execute_notebooks
+    from vendorkit.notebooks import run_notebooks
+    from vendorkit.report import build_report
 
     settings = ctx.settings()
     sandbox_banner(settings)
@@ -505,7 +523,7 @@ def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> 
                     "repository root, pass --notebooks PATH, or --skip-notebooks"
                 )
             )
-        executed = execute_notebooks(
+        executed = run_notebooks(
             notebooks_dir,
             out_dir / "notebooks",
             on_done=None if ctx.as_json else lambda p, s: click.echo(f"executed {p} ({s:.1f}s)"),
@@ -533,6 +551,66 @@ def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> 
         click.echo(f"done in {elapsed:.1f}s. Open the report in a browser; `make lab` opens")
         click.echo("JupyterLab on the curated notebooks.")
     _exit_if_failed(sync_report)
+
+
+@main.group()
+def notebooks() -> None:
+    """Run the curated notebooks against a store (yours, or a fresh sandbox)."""
+
+
+@notebooks.command("run")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/report"),
+    show_default=True,
+    help="Where the executed notebooks (OUT/notebooks/) and the HTML report go.",
+)
+@click.option(
+    "--notebooks",
+    "notebooks_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("notebooks"),
+    show_default=True,
+    help="The curated notebooks to execute (never modified).",
+)
+@common_options
+def notebooks_run(ctx: Ctx, out_dir: Path, notebooks_dir: Path) -> None:
+    """Execute the notebooks on the store --db names, then write the report of that store.
+
+    Without --db each notebook decides as it does in JupyterLab: VENDORKIT_DB or
+    credentials if configured, else a fresh in-memory sandbox (no report is written then).
+    The notebooks' check cells (freshness, reject rate, row counts) must pass.
+    """
+    from vendorkit.notebooks import run_notebooks
+    from vendorkit.report import build_report
+
+    if not notebooks_dir.is_dir():
+        raise errors.ConfigError(
+            f"no notebooks directory at {notebooks_dir}; run from the repository root or "
+            "pass --notebooks PATH"
+        )
+    settings = ctx.settings()
+    executed = run_notebooks(
+        notebooks_dir,
+        out_dir / "notebooks",
+        db=ctx.db,
+        on_done=None if ctx.as_json else lambda p, s: click.echo(f"executed {p} ({s:.1f}s)"),
+        kernel_stderr=ctx.verbose > 0,
+    )
+    report_path: Path | None = None
+    if ctx.db is not None and ctx.db != ":memory:":
+        report_path = build_report(settings=settings, out=out_dir / "vendorkit-report.html")
+    if ctx.as_json:
+        emit_json(
+            {
+                "notebooks": [str(p) for p in executed],
+                "report": str(report_path) if report_path else None,
+            }
+        )
+    elif report_path is not None:
+        click.echo(f"report written: {report_path} ({report_path.stat().st_size / 1024:.0f} KiB)")
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m vendorkit.cli`

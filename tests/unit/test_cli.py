@@ -314,3 +314,22 @@ def test_banner_does_not_contradict_a_half_configured_credential(
     assert result.exit_code == EXIT_CODES[errors.ConfigError]
     assert "SANDBOX" not in result.stderr
     assert "VENDORKIT_CLIENT_SECRET is not set" in result.stderr
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """`vendorkit --help` costs about `import vendorkit`: no sandbox, pandera, altair, httpx."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from vendorkit.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('vendorkit.sandbox', 'pandera', 'altair', 'httpx', 'nbclient', 'pydantic')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert "Commands:" in out and "sandbox" in out
+    assert out.strip().splitlines()[-1] == "[]"
