@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from vendorkit.config import Settings
     from vendorkit.sync import SyncReport
 
-__all__ = ["Handle", "connect", "endpoint_of_table", "loadable_tables", "one_shot"]
+__all__ = ["BoundCharts", "Handle", "connect", "endpoint_of_table", "loadable_tables", "one_shot"]
 
 MaxAge = timedelta | str | float | None
 
@@ -221,6 +221,22 @@ class Handle:
                     open_client(self.settings, on_progress=self._progress)
                 )
             return self._client
+
+    @property
+    def charts(self) -> BoundCharts:
+        """:mod:`vendorkit.charts` with this handle's source filled in.
+
+        ``h.charts.fill_rate_chart(rates)`` says "sandbox data" in its subtitle when the
+        handle reads the sandbox, without passing ``source=``.
+
+        Example:
+            >>> import vendorkit as vk
+            >>> with vk.connect(":memory:") as h:
+            ...     chart = h.charts.stock_by_warehouse_chart(vk.stock_by_warehouse(h.load_inventory()))
+            ...     "sandbox data" in str(chart.to_dict()["title"])
+            True
+        """
+        return BoundCharts(self.source)
 
     def _progress(self, event: Any) -> None:
         callback = self._on_progress
@@ -569,3 +585,46 @@ class Handle:
         with self._lock:
             self._check_open()
             return export_store(self.store, out_dir, tables=tables)
+
+
+class BoundCharts:
+    """Every chart function of :mod:`vendorkit.charts` with ``source=`` bound.
+
+    Attribute access returns the chart function with the handle's source as the default
+    ``source``; an explicit ``source=`` still wins. Names that take no ``source`` (such as
+    ``save_chart``) are returned unchanged.
+
+    Example:
+        >>> BoundCharts("sandbox").save_chart.__name__
+        'save_chart'
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"BoundCharts(source={self.source!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        import functools
+        import inspect
+
+        from vendorkit import charts
+
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = getattr(charts, name)
+        if callable(value) and "source" in inspect.signature(value).parameters:
+
+            @functools.wraps(value)
+            def bound(*args: Any, **kwargs: Any) -> Any:
+                kwargs.setdefault("source", self.source)
+                return value(*args, **kwargs)
+
+            return bound
+        return value
+
+    def __dir__(self) -> list[str]:
+        from vendorkit import charts
+
+        return [n for n in dir(charts) if not n.startswith("_")]

@@ -1,0 +1,83 @@
+"""The handle: one object per store owning settings, store and (lazily) the client."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import vendorkit as vk
+from vendorkit.client import VendorClient
+from vendorkit.config import Settings
+from vendorkit.handle import BoundCharts, endpoint_of_table, loadable_tables
+from vendorkit.sandbox import Sandbox, SandboxConfig
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """open_client on the sandbox's in-process transport; records each opening."""
+    sandbox = Sandbox(SandboxConfig(scale=0.05))
+    calls: list[str] = []
+
+    @contextlib.contextmanager
+    def fake(settings: Settings, on_progress: Any = None) -> Iterator[VendorClient]:
+        calls.append(settings.db_path)
+        with VendorClient(
+            settings, transport=sandbox.transport(), on_progress=on_progress
+        ) as client:
+            yield client
+
+    monkeypatch.setattr("vendorkit.client.open_client", fake)
+    return calls
+
+
+def test_the_client_is_opened_once_and_closed_with_the_handle(opened: list[str]) -> None:
+    with vk.connect(":memory:") as h:
+        h.sync(["orders"])
+        h.sync(["inventory"])
+        h.load_shipments()  # never synced in this store: synced on first load
+        assert opened == [":memory:"]  # one client for the handle's life
+        client = h.client
+    assert client._closed
+    with pytest.raises(vk.StoreError, match="closed"):
+        h.load_orders()
+    h.close()  # idempotent
+
+
+def test_progress_reaches_only_the_sync_that_asked(opened: list[str]) -> None:
+    events: list[Any] = []
+    with vk.connect(":memory:") as h:
+        h.sync(["orders"], on_progress=events.append)
+        seen = len(events)
+        assert seen > 0
+        h.sync(["orders"])
+        assert len(events) == seen
+
+
+def test_db_argument_overrides_settings(tmp_path: Any) -> None:
+    settings = Settings(db=str(tmp_path / "a.duckdb"), page_size=50)
+    with vk.connect(tmp_path / "b.duckdb", settings=settings) as h:
+        assert h.settings.db_path == str(tmp_path / "b.duckdb")
+        assert h.settings.page_size == 50
+        assert "secret" not in repr(h).lower()
+
+
+def test_tables_map_to_their_endpoint() -> None:
+    assert endpoint_of_table("shipment_lines") == "shipments"
+    assert endpoint_of_table("order_status_history") == "orders"
+    assert set(loadable_tables()) >= {"inventory", "orders", "shipments", "shipment_lines"}
+    with pytest.raises(vk.ConfigError, match="unknown table 'invoices'"):
+        endpoint_of_table("invoices")
+
+
+def test_bound_charts_fill_in_the_handle_source() -> None:
+    from tests.unit.analysis_fakes import inventory
+
+    stock = vk.stock_by_warehouse(inventory(("A", "10", 5), ("B", "20", 0)))
+    bound = BoundCharts("sandbox")
+    assert "sandbox data" in str(bound.stock_by_warehouse_chart(stock).to_dict()["title"])
+    explicit = bound.stock_by_warehouse_chart(stock, source="api")
+    assert "sandbox data" not in str(explicit.to_dict()["title"])
+    assert bound.save_chart.__name__ == "save_chart"
