@@ -11,6 +11,14 @@ no cache, no printing, no Python loop over rows: the work is polars expressions,
 
 Conventions shared by all helpers (``docs/metrics.md`` is the long form):
 
+* **Arguments**: the frames first, in the order of the data flow (inventory, orders,
+  order_lines, shipments, shipment_lines, histories), then keyword-only options. A frame
+  that looks like another table (by its columns) raises
+  :class:`~vendorkit.errors.ConfigError` saying the frames look swapped.
+* **Shipped** quantities count only shipment lines of shipments that left the warehouse:
+  the ``shipments`` frame is required wherever shipped quantities count, and lines of
+  ``CANCELLED`` or ``PROCESSING`` shipments (or of shipments absent from it) never count.
+
 * **Days** are floats: ``(later - earlier)`` in microseconds / 86,400,000,000.
 * **Quantiles** (``p50``, ``p90``, ``p95``) interpolate linearly between the two nearest
   values (numpy's default, DuckDB's ``quantile_cont``).
@@ -20,8 +28,9 @@ Conventions shared by all helpers (``docs/metrics.md`` is the long form):
   order's quantity or timing counts; ``include_cancelled=True`` keeps them. Cancelled
   shipments never count as shipped.
 * **Shares** are ``null`` (not NaN, not infinity) when their denominator is zero.
-* **Inventory history** given where current inventory is expected (a frame with
-  ``snapshot_at``) is reduced to its latest snapshot first.
+* **Inventory history**: one snapshot per sync (``sync_id``); given where current inventory
+  is expected (a frame with ``snapshot_at``) it is reduced to its latest snapshot first
+  (latest ``snapshot_at``, ties broken by ``sync_id``: two syncs never add up).
 * A needed column that is absent, or null in every row (seed-only data), raises
   :class:`vendorkit.errors.MissingFieldError` naming the column and the API field that
   provides it.

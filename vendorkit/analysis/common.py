@@ -223,10 +223,24 @@ def _check_shipment_lines(
 
 
 def _latest_snapshot(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Inventory history -> its latest snapshot; plain inventory passes through."""
-    if "snapshot_at" in lf.collect_schema():
+    """Inventory history -> its latest snapshot; plain inventory passes through.
+
+    The latest snapshot is one sync: the one with the latest ``snapshot_at``, ties broken
+    by the (sortable) ``sync_id``, so two syncs sharing a timestamp never add up.
+    """
+    schema = lf.collect_schema()
+    if "snapshot_at" not in schema:
+        return lf
+    if "sync_id" not in schema:
         return lf.filter(pl.col("snapshot_at") == pl.col("snapshot_at").max())
-    return lf
+    latest = (
+        lf.select("snapshot_at", "sync_id")
+        .unique()
+        .sort("snapshot_at", "sync_id", nulls_last=False)
+        .tail(1)
+        .select("sync_id")
+    )
+    return lf.join(latest, on="sync_id", how="semi")
 
 
 def _utc(value: datetime) -> datetime:
@@ -341,6 +355,7 @@ _SHIPMENT_AS_OF_SOURCES = ("ship_date", "delivered_date", "updated_at")
 
 
 def _shipments_with_orders(
+    helper: str,
     orders: Frame,
     shipments: Frame,
     *,
@@ -350,6 +365,7 @@ def _shipments_with_orders(
     why: str = "",
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """Shipments (not cancelled) joined to their order's columns; also the two inputs."""
+    _check_frames(helper, {"orders": orders, "shipments": shipments})
     ships = _prep(
         shipments, "shipments", ("shipment_id", "order_id", "status"), populated=populated, why=why
     )
@@ -369,3 +385,86 @@ def _shipment_as_of(as_of: datetime | None, ships: pl.LazyFrame, ords: pl.LazyFr
 
 def _columns(frame: Frame) -> list[str]:
     return list(frame.collect_schema().names())
+
+
+# --------------------------------------------------------------------------- frame order
+
+#: How each typed table is recognised by its columns (first match wins, see _looks_like).
+_LOAD_HINT: Mapping[str, str] = MappingProxyType(
+    {
+        "inventory": "vendorkit.load_inventory()",
+        "inventory_history": "vendorkit.load_inventory_history()",
+        "orders": "vendorkit.load_orders()",
+        "order_lines": "vendorkit.load_order_lines()",
+        "shipments": "vendorkit.load_shipments()",
+        "shipment_lines": "vendorkit.load_shipment_lines()",
+        "order_status_history": "vendorkit.load_order_status_history()",
+        "shipment_status_history": "vendorkit.load_shipment_status_history()",
+    }
+)
+
+
+def _looks_like(columns: Iterable[str]) -> str | None:
+    """Which typed table a frame with these columns is, or None when it is not clear.
+
+    The tell-tale columns: ``observed_at`` (a status history), ``quantity_on_hand``
+    (inventory; with ``snapshot_at`` its history), ``quantity_ordered`` (order lines),
+    ``shipment_id`` (shipments; with ``part_number`` their lines), ``order_id`` with
+    ``reseller_id`` or ``order_date`` (orders).
+    """
+    cols = set(columns)
+    if "observed_at" in cols:
+        if "shipment_id" in cols:
+            return "shipment_status_history"
+        return "order_status_history" if "order_id" in cols else None
+    if "quantity_on_hand" in cols:
+        return "inventory_history" if "snapshot_at" in cols else "inventory"
+    if "quantity_ordered" in cols:
+        return "order_lines"
+    if "shipment_id" in cols:
+        return "shipment_lines" if "part_number" in cols or "quantity" in cols else "shipments"
+    if "order_id" in cols and ({"reseller_id", "order_date", "reseller_name"} & cols):
+        return "orders"
+    return None
+
+
+#: Tables accepted where another is expected (a history reduces to its latest snapshot).
+_ACCEPTED: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"inventory": ("inventory", "inventory_history")}
+)
+
+
+def _check_frames(helper: str, frames: Mapping[str, Frame | None]) -> None:
+    """Raise ConfigError when a frame argument looks like another typed table.
+
+    ``frames`` maps each argument name (= the table expected) to the frame passed, in the
+    helper's argument order. Frames whose table cannot be told from the columns pass (the
+    column checks of :func:`_prep` then speak).
+    """
+    seen: dict[str, str] = {}
+    for argument, frame in frames.items():
+        if frame is None:
+            continue
+        got = _looks_like(_columns(frame))
+        if got is None or got in _ACCEPTED.get(argument, (argument,)):
+            continue
+        if argument == "inventory_history" and got == "inventory":
+            continue  # the column check says "load the inventory history" more helpfully
+        seen[argument] = got
+    if not seen:
+        return
+    order = ", ".join(frames)
+    # swapped: the frame for a looks like g, and the frame for g is not a g either
+    swapped = [(a, g) for a, g in seen.items() if g in seen]
+    if swapped:
+        what = "; ".join(f"the frame passed as {a} looks like {g}" for a, g in swapped)
+        raise ConfigError(
+            f"{helper}({order}): {what}: the frames look swapped; pass them in this order "
+            "(the data flow: inventory, orders, order_lines, shipments, shipment_lines, "
+            "histories)"
+        )
+    argument, got = next(iter(seen.items()))
+    raise ConfigError(
+        f"{helper}({order}): the frame passed as {argument} looks like {got}, not "
+        f"{argument}; pass {_LOAD_HINT.get(argument, argument)} there"
+    )

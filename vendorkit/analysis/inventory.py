@@ -10,6 +10,7 @@ import polars as pl
 
 from vendorkit.analysis.common import (
     Frame,
+    _check_frames,
     _group_columns,
     _latest_snapshot,
     _lit_ts,
@@ -101,15 +102,18 @@ def stock_by_warehouse(inventory: Frame, *, matrix: bool = False) -> pl.DataFram
 
 def inventory_trend(
     history: Frame,
+    *,
     by: Literal["warehouse", "part"] | str | Sequence[str] | None = "warehouse",
     every: str = "1d",
 ) -> pl.DataFrame:
     """Units on hand over time, from the inventory history (one snapshot per sync).
 
-    Definition: snapshots are bucketed by ``snapshot_at`` truncated to ``every`` (a polars
-    duration string: ``"1h"``, ``"1d"``, ``"1w"``, ``"1mo"``). Stock is a level, not a flow,
-    so a bucket holding several snapshots reports its **latest** snapshot (never a sum or an
-    average over snapshots). Per bucket and group:
+    Definition: one snapshot per sync (``sync_id``); snapshots are bucketed by
+    ``snapshot_at`` truncated to ``every`` (a polars duration string: ``"1h"``, ``"1d"``,
+    ``"1w"``, ``"1mo"``). Stock is a level, not a flow, so a bucket holding several
+    snapshots reports its **latest** one (latest ``snapshot_at``, ties broken by the sortable
+    ``sync_id``): never a sum or an average over snapshots, even when two syncs share a
+    timestamp. Per bucket and group:
 
     * ``snapshot_at``: the snapshot reported;
     * ``units_on_hand``: sum of ``quantity_on_hand``;
@@ -139,21 +143,32 @@ def inventory_trend(
     lf = _prep(
         history,
         "inventory_history",
-        ("snapshot_at", "part_number", "warehouse_id", "quantity_on_hand"),
+        ("snapshot_at", "sync_id", "part_number", "warehouse_id", "quantity_on_hand"),
         why="load the inventory history (vendorkit.load_inventory_history()), not the "
         "current inventory",
     )
     schema = lf.collect_schema()
     keys = _group_columns(by, {"warehouse": "warehouse_id", "part": "part_number"}, schema)
     qty = pl.col("quantity_on_hand")
-    per_snapshot = lf.group_by("snapshot_at", *keys).agg(
-        qty.sum().alias("units_on_hand"),
-        (qty > 0).sum().cast(pl.Int64).alias("parts_in_stock"),
-        (qty <= 0).sum().cast(pl.Int64).alias("stockouts"),
+    # one snapshot per sync: the latest sync of each period (by snapshot_at, then sync_id),
+    # so two syncs that share a timestamp are two snapshots, never one summed snapshot
+    latest = (
+        lf.select("sync_id", "snapshot_at")
+        .unique()
+        .with_columns(pl.col("snapshot_at").dt.truncate(every).alias("period"))
+        .sort("snapshot_at", "sync_id")
+        .group_by("period")
+        .agg(pl.col("sync_id").last(), pl.col("snapshot_at").last())
     )
     out = (
-        per_snapshot.with_columns(pl.col("snapshot_at").dt.truncate(every).alias("period"))
-        .filter(pl.col("snapshot_at") == pl.col("snapshot_at").max().over("period"))
+        lf.join(latest.select("sync_id", "period"), on="sync_id", how="inner")
+        .group_by("period", "sync_id", *keys)
+        .agg(
+            pl.col("snapshot_at").first(),
+            qty.sum().alias("units_on_hand"),
+            (qty > 0).sum().cast(pl.Int64).alias("parts_in_stock"),
+            (qty <= 0).sum().cast(pl.Int64).alias("stockouts"),
+        )
         .select("period", *keys, "snapshot_at", "units_on_hand", "parts_in_stock", "stockouts")
         .sort("period", *keys)
     )
@@ -162,8 +177,8 @@ def inventory_trend(
 
 def days_of_supply(
     inventory: Frame,
+    orders: Frame,
     order_lines: Frame,
-    orders: Frame | None = None,
     *,
     window_days: int = 28,
     threshold_days: float = 14.0,
@@ -193,9 +208,8 @@ def days_of_supply(
 
     Args:
         inventory: ``inventory`` typed table.
-        order_lines: ``order_lines`` typed table (may already carry ``order_date`` and
-            ``status`` columns, then ``orders`` may be omitted).
         orders: ``orders`` typed table, for each line's ``order_date`` and ``status``.
+        order_lines: ``order_lines`` typed table.
         window_days: demand window length in days.
         threshold_days: flag parts with fewer days of supply than this.
         by_warehouse: force per-warehouse (True) or per-part (False) results.
@@ -206,41 +220,30 @@ def days_of_supply(
         ``part_number``, [``warehouse_id``], ``quantity_on_hand``, ``units_ordered``,
         ``avg_daily_demand``, ``days_of_supply``, ``below_threshold``.
 
+    Raises:
+        ConfigError: the frames look swapped (recognised by their columns).
+
     Example:
         >>> from datetime import datetime, UTC
         >>> inv = pl.DataFrame({"part_number": ["A"], "warehouse_id": ["10"], "quantity_on_hand": [56]})
-        >>> lines = pl.DataFrame({"order_id": ["o1"], "part_number": ["A"], "quantity_ordered": [28]})
         >>> orders = pl.DataFrame({"order_id": ["o1"], "status": ["OPEN"],
         ...                        "order_date": [datetime(2026, 1, 28, tzinfo=UTC)]})
-        >>> days_of_supply(inv, lines, orders)["days_of_supply"].to_list()  # 56 / (28 / 28)
+        >>> lines = pl.DataFrame({"order_id": ["o1"], "part_number": ["A"], "quantity_ordered": [28]})
+        >>> days_of_supply(inv, orders, lines)["days_of_supply"].to_list()  # 56 / (28 / 28)
         [56.0]
     """
+    _check_frames(
+        "days_of_supply", {"inventory": inventory, "orders": orders, "order_lines": order_lines}
+    )
     inv = _latest_snapshot(
         _prep(inventory, "inventory", ("part_number", "warehouse_id", "quantity_on_hand"))
     )
     lines = _prep(order_lines, "order_lines", ("order_id", "part_number", "quantity_ordered"))
     line_schema = lines.collect_schema()
-    if orders is None:
-        lines = _prep(
-            order_lines,
-            "order_lines",
-            ("order_id", "part_number", "quantity_ordered"),
-            populated=("order_date",),
-            why="pass orders= so each line gets its order's order_date",
-        )
-        if not include_cancelled and "status" not in line_schema:
-            lines = _prep(
-                order_lines,
-                "order_lines",
-                ("status",),
-                why="pass orders= so each line gets its order's status",
-            )
-        dated = lines
-    else:
-        ords = _prep(orders, "orders", ("order_id", "status"), populated=("order_date",))
-        dated = lines.drop([c for c in ("order_date", "status") if c in line_schema]).join(
-            ords.select("order_id", "order_date", "status"), on="order_id", how="inner"
-        )
+    ords = _prep(orders, "orders", ("order_id", "status"), populated=("order_date",))
+    dated = lines.drop([c for c in ("order_date", "status") if c in line_schema]).join(
+        ords.select("order_id", "order_date", "status"), on="order_id", how="inner"
+    )
     end = _resolve_as_of(as_of, [(dated, ["order_date"])])
     start = end.timestamp() - window_days * 86_400
     start_dt = datetime.fromtimestamp(start, tz=UTC)

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
+import polars.selectors as cs
 
 from vendorkit.analysis.common import (
     _AGE_ENUM,
     _NOT_SHIPPED,
+    _US_PER_DAY,
     AGE_BUCKETS,
     Frame,
+    _check_frames,
     _check_shipment_lines,
     _days,
     _group_columns,
@@ -28,19 +31,22 @@ from vendorkit.analysis.common import (
 def _shipped_per_line(
     orders: Frame,
     order_lines: Frame,
+    shipments: Frame,
     shipment_lines: Frame,
-    shipments: Frame | None,
     *,
     include_cancelled: bool,
     order_columns: Sequence[str] = (),
     as_of: datetime | None = None,
     order_filter: pl.Expr | None = None,
+    within_days: float | None = None,
 ) -> pl.LazyFrame:
     """One row per order line with ``quantity_shipped`` (capped at ``quantity_ordered``).
 
-    Matching: a shipment line carrying ``line_number`` ships that order line; one without
-    it ships the order's lines of its ``part_number``, filled in ``line_number`` order
-    (each up to what the line still needs).
+    Only lines of shipments in ``shipments`` whose status is not ``CANCELLED`` or
+    ``PROCESSING`` count (with ``as_of``: shipped by then; with ``within_days``: shipped
+    within that many days of the order date). Matching: a shipment line carrying
+    ``line_number`` ships that order line; one without it ships the order's lines of its
+    ``part_number``, filled in ``line_number`` order (each up to what the line still needs).
     """
     ords = _prep(orders, "orders", ("order_id", "status", *order_columns))
     lines = _prep(order_lines, "order_lines", ("order_id", "part_number", "quantity_ordered"))
@@ -55,14 +61,36 @@ def _shipped_per_line(
         )
     if "line_number" not in slines.collect_schema():
         slines = slines.with_columns(pl.lit(None, dtype=pl.Int32).alias("line_number"))
-    if shipments is not None:
-        ships = _prep(shipments, "shipments", ("shipment_id", "status"))
-        counted = ships.filter(~_status().is_in(list(_NOT_SHIPPED)))
-        if as_of is not None and "ship_date" in ships.collect_schema():
-            counted = counted.filter(
-                pl.col("ship_date").is_null() | (pl.col("ship_date") <= _lit_ts(_utc(as_of)))
-            )
-        slines = slines.join(counted.select("shipment_id"), on="shipment_id", how="semi")
+    ships = _prep(shipments, "shipments", ("shipment_id", "status"))
+    counted = ships.filter(~_status().is_in(list(_NOT_SHIPPED)))
+    if as_of is not None and "ship_date" in ships.collect_schema():
+        counted = counted.filter(
+            pl.col("ship_date").is_null() | (pl.col("ship_date") <= _lit_ts(_utc(as_of)))
+        )
+    if within_days is not None:
+        dated = _prep(
+            shipments,
+            "shipments",
+            ("order_id",),
+            populated=("ship_date",),
+            why="first-time fill rates need ship dates",
+        )
+        order_dates = _prep(
+            orders,
+            "orders",
+            ("order_id",),
+            populated=("order_date",),
+            why="first-time fill rates are measured from it",
+        ).select("order_id", "order_date")
+        limit = pl.col("order_date") + pl.duration(microseconds=int(within_days * _US_PER_DAY))
+        counted = counted.join(
+            dated.select("shipment_id", "order_id")
+            .join(order_dates, on="order_id", how="inner")
+            .select("shipment_id", "order_date"),
+            on="shipment_id",
+            how="inner",
+        ).filter(pl.col("ship_date").is_not_null() & (pl.col("ship_date") <= limit))
+    slines = slines.join(counted.select("shipment_id"), on="shipment_id", how="semi")
     if not include_cancelled:
         ords = ords.filter(_status() != "CANCELLED")
     if order_filter is not None:
@@ -111,11 +139,12 @@ def _shipped_per_line(
 def order_fill_rates(
     orders: Frame,
     order_lines: Frame,
+    shipments: Frame,
     shipment_lines: Frame,
+    *,
     by: str | Sequence[str] | None = None,
     period: str | None = None,
-    *,
-    shipments: Frame | None = None,
+    first_time_days: float | None = None,
     include_cancelled: bool = False,
 ) -> pl.DataFrame:
     """Unit, line and order fill rates, overall or per group and period.
@@ -126,41 +155,66 @@ def order_fill_rates(
       ship it (matched on ``(order_id, line_number)`` when the shipment line carries a line
       number, else on ``(order_id, part_number)``, filling that part's lines in line order),
       **capped at the ordered quantity** (over-shipment never lifts a rate above 1);
+    * only lines of shipments that have left the warehouse count: a shipment line counts
+      when its shipment is in ``shipments`` with a status other than ``CANCELLED`` or
+      ``PROCESSING`` (the shipments frame is required, so the rate is right by default;
+      lines of a shipment absent from ``shipments`` do not count);
     * **unit fill rate** = sum(shipped, capped) / sum(ordered);
     * **line fill rate** = share of lines with shipped >= ordered;
     * **order fill rate** = share of orders whose every line is shipped in full (within a
-      group: every line of the order that falls in the group).
+      group: every line of the order that falls in the group);
+    * these are **eventual** fill rates (shipped at any time up to the data). With
+      ``first_time_days=N`` the output adds **first-time** fill rates
+      (``first_time_unit_fill_rate``, ``first_time_line_fill_rate``,
+      ``first_time_order_fill_rate``): the same, counting only shipments whose
+      ``ship_date`` is within N days of the order's ``order_date`` ("filled on the first
+      try" vs "filled in the end": they answer different questions).
 
     Excluded: cancelled orders (unless ``include_cancelled``); lines with
     ``quantity_ordered <= 0`` (nothing to fill); lines whose order is not in ``orders``.
-    With ``shipments`` given, lines of ``CANCELLED`` or ``PROCESSING`` shipments do not
-    count as shipped; without it, every shipment line counts.
 
     Args:
         orders: ``orders`` typed table.
         order_lines: ``order_lines`` typed table.
+        shipments: ``shipments`` typed table (statuses decide which shipment lines count).
         shipment_lines: ``shipment_lines`` typed table.
         by: ``"reseller"`` (``reseller_id``), ``"part"`` (``part_number``), ``"warehouse"``
             (the order line's ``warehouse_id``), or a list of them.
         period: calendar bucket of ``order_date`` (``"1w"``, ``"1mo"``, ...), output as
             ``period`` (the bucket start).
-        shipments: ``shipments`` typed table, to ignore cancelled / unshipped shipments.
+        first_time_days: add first-time fill rates: shipped within this many days.
         include_cancelled: keep cancelled orders.
 
     Returns:
         ``[period], [group columns], orders, lines, units_ordered, units_shipped,
-        unit_fill_rate, line_fill_rate, order_fill_rate``, sorted by period and group.
+        unit_fill_rate, line_fill_rate, order_fill_rate`` [, ``units_shipped_first_time``,
+        the three ``first_time_*_fill_rate``], sorted by period and group.
+
+    Raises:
+        ConfigError: the frames look swapped (recognised by their columns).
+        MissingFieldError: seed-only data without shipment lines, dates for ``period`` or
+            ``first_time_days``.
 
     Example:
         >>> orders = pl.DataFrame({"order_id": ["o1"], "reseller_id": ["r1"], "status": ["OPEN"]})
         >>> lines = pl.DataFrame({"order_id": ["o1", "o1"], "line_number": [1, 2],
         ...                       "part_number": ["A", "B"], "quantity_ordered": [4, 6]})
+        >>> ships = pl.DataFrame({"shipment_id": ["s1"], "order_id": ["o1"], "status": ["SHIPPED"]})
         >>> shipped = pl.DataFrame({"shipment_id": ["s1"], "order_id": ["o1"], "line_number": [1],
         ...                         "part_number": ["A"], "quantity": [4]})
-        >>> order_fill_rates(orders, lines, shipped).select(
+        >>> order_fill_rates(orders, lines, ships, shipped).select(
         ...     "unit_fill_rate", "line_fill_rate", "order_fill_rate").row(0)
         (0.4, 0.5, 0.0)
     """
+    _check_frames(
+        "order_fill_rates",
+        {
+            "orders": orders,
+            "order_lines": order_lines,
+            "shipments": shipments,
+            "shipment_lines": shipment_lines,
+        },
+    )
     keys = _group_columns(
         by,
         {"reseller": "reseller_id", "part": "part_number", "warehouse": "warehouse_id"},
@@ -181,20 +235,38 @@ def order_fill_rates(
     per_line = _shipped_per_line(
         orders,
         order_lines,
-        shipment_lines,
         shipments,
+        shipment_lines,
         include_cancelled=include_cancelled,
         order_columns=order_columns,
     ).filter(pl.col("quantity_ordered") > 0)
+    first = first_time_days is not None
+    if first:
+        first_lines = _shipped_per_line(
+            orders,
+            order_lines,
+            shipments,
+            shipment_lines,
+            include_cancelled=include_cancelled,
+            within_days=first_time_days,
+        ).select("order_id", "line_number", pl.col("quantity_shipped").alias("__first"))
+        per_line = per_line.join(first_lines, on=["order_id", "line_number"], how="left")
     if period is not None:
         per_line = per_line.with_columns(pl.col("order_date").dt.truncate(period).alias("period"))
         keys = ["period", *keys]
-    per_order = per_line.group_by(*keys, "order_id").agg(
+    filled = pl.col("quantity_shipped") >= pl.col("quantity_ordered")
+    order_aggs = [
         pl.len().alias("lines"),
         pl.col("quantity_ordered").sum().alias("units_ordered"),
         pl.col("quantity_shipped").sum().alias("units_shipped"),
-        (pl.col("quantity_shipped") >= pl.col("quantity_ordered")).sum().alias("lines_filled"),
-    )
+        filled.sum().alias("lines_filled"),
+    ]
+    if first:
+        order_aggs += [
+            pl.col("__first").sum().alias("units_first"),
+            (pl.col("__first") >= pl.col("quantity_ordered")).sum().alias("lines_first"),
+        ]
+    per_order = per_line.group_by(*keys, "order_id").agg(order_aggs)
     aggs = [
         pl.len().cast(pl.Int64).alias("orders"),
         pl.col("lines").sum().cast(pl.Int64),
@@ -203,12 +275,27 @@ def order_fill_rates(
         pl.col("lines_filled").sum().alias("__lines_filled"),
         (pl.col("lines_filled") == pl.col("lines")).sum().alias("__orders_filled"),
     ]
+    if first:
+        aggs += [
+            pl.col("units_first").sum().cast(pl.Int64).alias("units_shipped_first_time"),
+            pl.col("lines_first").sum().alias("__lines_first"),
+            (pl.col("lines_first") == pl.col("lines")).sum().alias("__orders_first"),
+        ]
     grouped = per_order.group_by(keys).agg(aggs) if keys else per_order.select(aggs)
-    out = grouped.with_columns(
+    rates = [
         _share(pl.col("units_shipped"), pl.col("units_ordered")).alias("unit_fill_rate"),
         _share(pl.col("__lines_filled"), pl.col("lines")).alias("line_fill_rate"),
         _share(pl.col("__orders_filled"), pl.col("orders")).alias("order_fill_rate"),
-    ).drop("__lines_filled", "__orders_filled")
+    ]
+    if first:
+        rates += [
+            _share(pl.col("units_shipped_first_time"), pl.col("units_ordered")).alias(
+                "first_time_unit_fill_rate"
+            ),
+            _share(pl.col("__lines_first"), pl.col("lines")).alias("first_time_line_fill_rate"),
+            _share(pl.col("__orders_first"), pl.col("orders")).alias("first_time_order_fill_rate"),
+        ]
+    out = grouped.with_columns(rates).drop(cs.starts_with("__"))
     if keys:
         out = out.sort(keys, nulls_last=True)
     return out.collect()
@@ -217,10 +304,10 @@ def order_fill_rates(
 def backorder_aging(
     orders: Frame,
     order_lines: Frame,
+    shipments: Frame,
     shipment_lines: Frame,
-    as_of: datetime | None = None,
     *,
-    shipments: Frame | None = None,
+    as_of: datetime | None = None,
     include_cancelled: bool = False,
     detail: bool = False,
 ) -> pl.DataFrame:
@@ -234,15 +321,15 @@ def backorder_aging(
 
     Excluded: orders with status ``CANCELLED`` (unless ``include_cancelled``) or ``CLOSED``
     (closed short: nothing more will ship), orders placed after ``as_of``, orders without
-    ``order_date``. With ``shipments`` given, lines of cancelled / processing shipments and
-    of shipments shipped after ``as_of`` are not counted as shipped.
+    ``order_date``. Lines of cancelled / processing shipments, of shipments absent from
+    ``shipments`` and of shipments shipped after ``as_of`` are not counted as shipped.
 
     Args:
         orders: ``orders`` typed table (needs ``order_date``).
         order_lines: ``order_lines`` typed table.
+        shipments: ``shipments`` typed table (statuses and ship dates).
         shipment_lines: ``shipment_lines`` typed table.
         as_of: the reference time.
-        shipments: ``shipments`` typed table (optional, see above).
         include_cancelled: keep cancelled orders.
         detail: return the open lines themselves (``order_id, line_number, part_number,
             reseller_id, order_date, quantity_ordered, quantity_shipped, quantity_open,
@@ -258,18 +345,30 @@ def backorder_aging(
         ...                        "order_date": [datetime(2026, 1, 1, tzinfo=UTC)]})
         >>> lines = pl.DataFrame({"order_id": ["o1"], "line_number": [1], "part_number": ["A"],
         ...                       "quantity_ordered": [5]})
-        >>> none = pl.DataFrame(schema={"shipment_id": pl.String, "order_id": pl.String,
+        >>> no_ships = pl.DataFrame(schema={"shipment_id": pl.String, "order_id": pl.String,
+        ...     "status": pl.String})
+        >>> no_lines = pl.DataFrame(schema={"shipment_id": pl.String, "order_id": pl.String,
         ...     "line_number": pl.Int32, "part_number": pl.String, "quantity": pl.Int64})
-        >>> backorder_aging(orders, lines, none, as_of=datetime(2026, 1, 11, tzinfo=UTC))["units_open"].to_list()
+        >>> backorder_aging(orders, lines, no_ships, no_lines,
+        ...                 as_of=datetime(2026, 1, 11, tzinfo=UTC))["units_open"].to_list()
         [0, 5, 0, 0]
     """
+    _check_frames(
+        "backorder_aging",
+        {
+            "orders": orders,
+            "order_lines": order_lines,
+            "shipments": shipments,
+            "shipment_lines": shipment_lines,
+        },
+    )
     ords = _prep(orders, "orders", ("order_id", "status"), populated=("order_date",))
     end = _resolve_as_of(as_of, [(ords, ["order_date", "updated_at"])])
     per_line = _shipped_per_line(
         orders,
         order_lines,
-        shipment_lines,
         shipments,
+        shipment_lines,
         include_cancelled=include_cancelled,
         order_columns=["reseller_id", "order_date"],
         as_of=end,
@@ -376,6 +475,7 @@ def reseller_concentration(
         >>> reseller_concentration(orders, lines)["cumulative_units_share"].to_list()
         [0.75, 1.0]
     """
+    _check_frames("reseller_concentration", {"orders": orders, "order_lines": order_lines})
     ords = _prep(orders, "orders", ("order_id", "reseller_id", "status"))
     lines = _prep(order_lines, "order_lines", ("order_id", "quantity_ordered"))
     if not include_cancelled:
@@ -439,8 +539,8 @@ def reseller_concentration(
 
 def order_lead_times(
     orders: Frame,
-    shipments: Frame,
     order_lines: Frame,
+    shipments: Frame,
     shipment_lines: Frame,
     *,
     include_cancelled: bool = False,
@@ -463,8 +563,8 @@ def order_lead_times(
 
     Args:
         orders: ``orders`` typed table (needs ``order_date``).
-        shipments: ``shipments`` typed table (needs ``ship_date``).
         order_lines: ``order_lines`` typed table.
+        shipments: ``shipments`` typed table (needs ``ship_date``).
         shipment_lines: ``shipment_lines`` typed table.
         include_cancelled: keep cancelled orders.
 
@@ -483,10 +583,19 @@ def order_lead_times(
         ...                       "quantity_ordered": [4]})
         >>> slines = pl.DataFrame({"shipment_id": ["s1", "s2"], "order_id": ["o1", "o1"],
         ...     "line_number": [1, 1], "part_number": ["A", "A"], "quantity": [1, 3]})
-        >>> order_lead_times(orders, ships, lines, slines).select(
+        >>> order_lead_times(orders, lines, ships, slines).select(
         ...     "days_to_first_shipment", "days_to_complete").row(0)
         (1.0, 4.0)
     """
+    _check_frames(
+        "order_lead_times",
+        {
+            "orders": orders,
+            "order_lines": order_lines,
+            "shipments": shipments,
+            "shipment_lines": shipment_lines,
+        },
+    )
     ships = _prep(
         shipments,
         "shipments",

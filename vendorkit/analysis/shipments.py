@@ -99,6 +99,7 @@ def _lag_detail(
 ) -> pl.LazyFrame:
     """The plan behind :func:`shipment_lag_detail` (lazy, unsorted)."""
     joined, ships, ords = _shipments_with_orders(
+        "shipment_lag",
         orders,
         shipments,
         include_cancelled=include_cancelled,
@@ -152,9 +153,9 @@ def _lag_detail(
 def shipment_lag(
     orders: Frame,
     shipments: Frame,
+    *,
     by: str | Sequence[str] | None = None,
     promise_days: float | None = None,
-    *,
     as_of: datetime | None = None,
     include_cancelled: bool = False,
 ) -> pl.DataFrame:
@@ -281,6 +282,7 @@ def carrier_performance(
         ('UPS', 0.5, 0.5)
     """
     joined, ships, ords = _shipments_with_orders(
+        "carrier_performance",
         orders,
         shipments,
         include_cancelled=include_cancelled,
@@ -344,44 +346,59 @@ def carrier_performance(
 def late_shipments(
     orders: Frame,
     shipments: Frame,
-    as_of: datetime | None = None,
     *,
+    as_of: datetime | None = None,
+    include_delivered: bool = False,
     include_cancelled: bool = False,
 ) -> pl.DataFrame:
-    """Undelivered shipments past their estimated delivery day: the ones worth a call.
+    """Shipments past their estimated delivery day: the ones worth a call.
 
     Definition: shipments not cancelled and not delivered at ``as_of`` (a
     ``delivered_date`` after ``as_of``, or none and a status other than ``DELIVERED``) whose
-    ``estimated_delivery_date`` falls on a UTC calendar day before ``as_of``'s.
-    ``days_late`` = (``as_of`` - ``estimated_delivery_date``) in days. Worst (most days
-    late) first, then by ``shipment_id``. Shipments of cancelled orders are excluded unless
-    ``include_cancelled``. ``as_of`` defaults to the latest timestamp in the data.
+    ``estimated_delivery_date`` falls on a UTC calendar day before ``as_of``'s;
+    ``days_late`` = (``as_of`` - ``estimated_delivery_date``) in days, ``late_state``
+    ``"open"``. With ``include_delivered`` also the shipments delivered (by ``as_of``) on a
+    UTC calendar day after their estimated day, ``days_late`` = (``delivered_date`` -
+    ``estimated_delivery_date``), ``late_state`` ``"delivered late"``: exactly the shipments
+    :func:`carrier_performance` counts as ``late`` (when it runs without ``promise_days``).
+    Worst (most days late) first, then by ``shipment_id``. Shipments of cancelled orders are
+    excluded unless ``include_cancelled``. ``as_of`` defaults to the latest timestamp in
+    the data.
 
     Args:
         orders: ``orders`` typed table (for reseller and order date).
         shipments: ``shipments`` typed table (needs ``estimated_delivery_date``).
         as_of: reference time (default: latest timestamp in the data).
+        include_delivered: also list the shipments that were delivered late.
         include_cancelled: keep shipments of cancelled orders.
 
     Returns:
         ``shipment_id, order_id, reseller_id, reseller_name, carrier, tracking_number,
-        warehouse_id, status, order_date, ship_date, estimated_delivery_date, days_late``.
+        warehouse_id, status, order_date, ship_date, estimated_delivery_date,
+        delivered_date, late_state, days_late``.
 
     Raises:
         MissingFieldError: when shipments carry no ``estimated_delivery_date``.
+        ConfigError: the frames look swapped (recognised by their columns).
 
     Example:
         >>> from datetime import datetime, UTC
         >>> d = lambda day: datetime(2026, 1, day, tzinfo=UTC)
-        >>> orders = pl.DataFrame({"order_id": ["o1"], "reseller_id": ["r1"], "status": ["SHIPPED"]})
-        >>> ships = pl.DataFrame({"shipment_id": ["s1"], "order_id": ["o1"], "carrier": ["UPS"],
-        ...     "status": ["IN_TRANSIT"], "ship_date": [d(2)], "estimated_delivery_date": [d(4)],
-        ...     "delivered_date": [None]})
+        >>> orders = pl.DataFrame({"order_id": ["o1", "o2"], "reseller_id": ["r1", "r1"],
+        ...                        "status": ["SHIPPED", "DELIVERED"]})
+        >>> ships = pl.DataFrame({"shipment_id": ["s1", "s2"], "order_id": ["o1", "o2"],
+        ...     "carrier": ["UPS", "UPS"], "status": ["IN_TRANSIT", "DELIVERED"],
+        ...     "ship_date": [d(2), d(2)], "estimated_delivery_date": [d(4), d(4)],
+        ...     "delivered_date": [None, d(5)]})
         >>> late_shipments(orders, ships, as_of=d(7))["days_late"].to_list()
         [3.0]
+        >>> late_shipments(orders, ships, as_of=d(7), include_delivered=True)[
+        ...     ["shipment_id", "late_state", "days_late"]].rows()
+        [('s1', 'open', 3.0), ('s2', 'delivered late', 1.0)]
     """
     ord_cols = [c for c in ("reseller_id", "reseller_name", "order_date") if c in _columns(orders)]
     joined, ships, ords = _shipments_with_orders(
+        "late_shipments",
         orders,
         shipments,
         include_cancelled=include_cancelled,
@@ -404,13 +421,21 @@ def late_shipments(
             joined = joined.with_columns(pl.lit(None, dtype=dtype).alias(column))
     end = _shipment_as_of(as_of, ships, ords)
     end_lit = _lit_ts(end)
-    undelivered = _undelivered(end)
+    est = pl.col("estimated_delivery_date")
+    open_late = _undelivered(end) & (est.dt.date() < end_lit.dt.date())
+    delivered_late = _delivered(end) & (pl.col("delivered_date").dt.date() > est.dt.date())
+    keep = (open_late | delivered_late) if include_delivered else open_late
     out = (
-        joined.filter(
-            undelivered & (pl.col("estimated_delivery_date").dt.date() < end_lit.dt.date())
-        )
+        joined.filter(keep)
         .with_columns(
-            _days(end_lit, pl.col("estimated_delivery_date")).alias("days_late"),
+            pl.when(open_late)
+            .then(pl.lit("open"))
+            .otherwise(pl.lit("delivered late"))
+            .alias("late_state"),
+            pl.when(open_late)
+            .then(_days(end_lit, est))
+            .otherwise(_days(pl.col("delivered_date"), est))
+            .alias("days_late"),
         )
         .select(
             "shipment_id",
@@ -424,6 +449,8 @@ def late_shipments(
             "order_date",
             "ship_date",
             "estimated_delivery_date",
+            "delivered_date",
+            "late_state",
             "days_late",
         )
         .sort(["days_late", "shipment_id"], descending=[True, False])
