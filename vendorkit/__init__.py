@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from vendorkit.analysis import (
     backorder_aging,
     carrier_performance,
+    changes_since,
     days_of_supply,
     inventory_trend,
     late_shipments,
@@ -74,6 +75,7 @@ __all__ = [
     "__version__",
     "backorder_aging",
     "carrier_performance",
+    "changes_since",
     "data_dictionary",
     "days_of_supply",
     "export_parquet",

@@ -49,6 +49,7 @@ EXPECTED_ALL = {
     "shipment_lag_detail",
     "order_lead_times",
     "carrier_performance",
+    "changes_since",
     "late_shipments",
     "backorder_aging",
     "reseller_concentration",

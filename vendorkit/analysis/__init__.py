@@ -38,6 +38,7 @@ Conventions shared by all helpers (``docs/metrics.md`` is the long form):
 
 from __future__ import annotations
 
+from vendorkit.analysis.changes import CHANGE_KINDS, changes_since, sync_points
 from vendorkit.analysis.common import AGE_BUCKETS, LAG_PERCENTILES
 from vendorkit.analysis.inventory import days_of_supply, inventory_trend, stock_by_warehouse
 from vendorkit.analysis.orders import (
@@ -55,9 +56,11 @@ from vendorkit.analysis.shipments import (
 
 __all__ = [
     "AGE_BUCKETS",
+    "CHANGE_KINDS",
     "LAG_PERCENTILES",
     "backorder_aging",
     "carrier_performance",
+    "changes_since",
     "days_of_supply",
     "inventory_trend",
     "late_shipments",
@@ -67,4 +70,5 @@ __all__ = [
     "shipment_lag",
     "shipment_lag_detail",
     "stock_by_warehouse",
+    "sync_points",
 ]
