@@ -50,6 +50,8 @@ EXPECTED_ALL = {
     "order_lead_times",
     "carrier_performance",
     "changes_since",
+    "otif",
+    "perfect_order_rate",
     "late_shipments",
     "backorder_aging",
     "reseller_concentration",

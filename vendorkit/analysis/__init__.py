@@ -47,6 +47,7 @@ from vendorkit.analysis.orders import (
     order_lead_times,
     reseller_concentration,
 )
+from vendorkit.analysis.service import otif, perfect_order_rate, promised_dates
 from vendorkit.analysis.shipments import (
     carrier_performance,
     late_shipments,
@@ -66,6 +67,9 @@ __all__ = [
     "late_shipments",
     "order_fill_rates",
     "order_lead_times",
+    "otif",
+    "perfect_order_rate",
+    "promised_dates",
     "reseller_concentration",
     "shipment_lag",
     "shipment_lag_detail",
