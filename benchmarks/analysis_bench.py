@@ -358,9 +358,11 @@ _SHIPPED_LINES = """
         SELECT l.order_id, l.line_number, l.part_number, l.quantity_ordered, o.reseller_id,
                o.order_date, o.status
         FROM order_lines l JOIN orders o USING (order_id) {order_filter}),
-    bn AS (SELECT order_id, line_number, sum(quantity) AS q FROM shipment_lines
+    sl AS (SELECT x.* FROM shipment_lines x JOIN shipments s USING (shipment_id)
+           WHERE s.status NOT IN ('CANCELLED', 'PROCESSING') {ship_filter}),
+    bn AS (SELECT order_id, line_number, sum(quantity) AS q FROM sl
            WHERE line_number IS NOT NULL GROUP BY ALL),
-    bp AS (SELECT order_id, part_number, sum(quantity) AS q FROM shipment_lines
+    bp AS (SELECT order_id, part_number, sum(quantity) AS q FROM sl
            WHERE line_number IS NULL GROUP BY ALL),
     r AS (
         SELECT b.*, coalesce(bn.q, 0) AS n, bp.q AS p,
@@ -380,7 +382,7 @@ _SHIPPED_LINES = """
 
 SQL["order_fill_rates"] = (
     "WITH "
-    + _SHIPPED_LINES.format(order_filter="WHERE o.status <> 'CANCELLED'")
+    + _SHIPPED_LINES.format(order_filter="WHERE o.status <> 'CANCELLED'", ship_filter="")
     + """,
     per_order AS (
         SELECT order_id, count(*) AS lines, sum(quantity_ordered) AS uo,
@@ -396,7 +398,7 @@ SQL["order_fill_rates"] = (
 
 SQL["order_fill_rates_monthly"] = (
     "WITH "
-    + _SHIPPED_LINES.format(order_filter="WHERE o.status <> 'CANCELLED'")
+    + _SHIPPED_LINES.format(order_filter="WHERE o.status <> 'CANCELLED'", ship_filter="")
     + """,
     per_order AS (
         SELECT date_trunc('month', order_date) AS period, order_id, count(*) AS lines,
@@ -412,7 +414,10 @@ SQL["order_fill_rates_monthly"] = (
 
 SQL["backorder_aging"] = (
     "WITH t AS (SELECT greatest(max(order_date), max(updated_at)) AS as_of FROM orders), "
-    + _SHIPPED_LINES.format(order_filter="WHERE o.status NOT IN ('CANCELLED', 'CLOSED')")
+    + _SHIPPED_LINES.format(
+        order_filter="WHERE o.status NOT IN ('CANCELLED', 'CLOSED')",
+        ship_filter="AND (s.ship_date IS NULL OR s.ship_date <= (SELECT as_of FROM t))",
+    )
     + """,
     open_lines AS (
         SELECT order_id, quantity_ordered - quantity_shipped AS quantity_open,
@@ -526,6 +531,7 @@ SQL["late_shipments"] = (
     + """
     SELECT shipment_id, order_id, reseller_id, reseller_name, carrier, tracking_number,
            warehouse_id, status, order_date, ship_date, estimated_delivery_date,
+           delivered_date, 'open' AS late_state,
            (epoch_us(as_of) - epoch_us(estimated_delivery_date)) / 86400000000.0 AS days_late
     FROM j, t
     WHERE (delivered_date > as_of OR (delivered_date IS NULL AND status <> 'DELIVERED'))
@@ -551,14 +557,15 @@ PAIRS: list[Pair] = [
     Pair("inventory_trend", lambda d: analysis.inventory_trend(d["history"], by="warehouse"),
          SQL["inventory_trend"]),
     Pair("days_of_supply",
-         lambda d: analysis.days_of_supply(d["history"], d["order_lines"], d["orders"]),
+         lambda d: analysis.days_of_supply(d["history"], d["orders"], d["order_lines"]),
          SQL["days_of_supply"], ("part_number", "warehouse_id")),
     Pair("order_fill_rates",
-         lambda d: analysis.order_fill_rates(d["orders"], d["order_lines"], d["shipment_lines"]),
+         lambda d: analysis.order_fill_rates(d["orders"], d["order_lines"], d["shipments"],
+                                           d["shipment_lines"]),
          SQL["order_fill_rates"]),
     Pair("order_fill_rates_monthly",
          lambda d: analysis.order_fill_rates(
-             d["orders"], d["order_lines"], d["shipment_lines"], period="1mo"),
+             d["orders"], d["order_lines"], d["shipments"], d["shipment_lines"], period="1mo"),
          SQL["order_fill_rates_monthly"]),
     Pair("shipment_lag",
          lambda d: analysis.shipment_lag(d["orders"], d["shipments"], by="carrier",
@@ -568,7 +575,8 @@ PAIRS: list[Pair] = [
          lambda d: analysis.carrier_performance(d["orders"], d["shipments"]),
          SQL["carrier_performance"]),
     Pair("backorder_aging",
-         lambda d: analysis.backorder_aging(d["orders"], d["order_lines"], d["shipment_lines"]),
+         lambda d: analysis.backorder_aging(d["orders"], d["order_lines"], d["shipments"],
+                                          d["shipment_lines"]),
          SQL["backorder_aging"]),
     Pair("reseller_concentration",
          lambda d: analysis.reseller_concentration(d["orders"], d["order_lines"]),

@@ -508,24 +508,39 @@ _RATES: Mapping[str, str] = MappingProxyType(
 )
 
 
+def _period_every(periods: pl.Series) -> str:
+    """The bucket width of sorted period starts: ``1mo`` when all are month starts."""
+    values = periods.drop_nulls().unique().sort()
+    if values.len() == 0 or bool((values.dt.day() == 1).all() and (values.dt.hour() == 0).all()):
+        return "1mo"
+    if values.len() == 1:
+        return "1d"
+    gap = (values[1] - values[0]).total_seconds()  # type: ignore[union-attr]
+    return f"{max(1, round(gap))}s"
+
+
 def fill_rate_chart(
     rates: pl.DataFrame | pl.LazyFrame,
     *,
+    min_orders: int = 30,
     source: str | None = None,
     as_of: datetime | None = None,
-) -> alt.Chart:
+) -> alt.Chart | alt.LayerChart:
     """The three fill rates by period as lines (from :func:`order_fill_rates` with ``period``).
 
-    Without a ``period`` column the rates are drawn as grouped bars per group (the ``by``
-    column), or as three bars overall. The subtitle shows ``as_of`` when given (the period
-    starts say nothing about when the data was taken).
+    One x tick per period, under its points. Incomplete periods are drawn as hollow points
+    and named in the subtitle: a period with fewer than ``min_orders`` orders (when the
+    frame has ``orders``), or one that had not ended at ``as_of`` (the month still running
+    when the data was taken). Without a ``period`` column the rates are drawn as grouped bars
+    per group (the ``by`` column), or as three bars overall. The subtitle shows ``as_of``
+    when given (the period starts say nothing about when the data was taken).
 
     Example:
         >>> from datetime import datetime, UTC
         >>> r = pl.DataFrame({"period": [datetime(2026, 1, 1, tzinfo=UTC)], "unit_fill_rate": [0.9],
-        ...                   "line_fill_rate": [0.8], "order_fill_rate": [0.7]})
-        >>> fill_rate_chart(r).to_dict()["mark"]["type"]
-        'line'
+        ...                   "line_fill_rate": [0.8], "order_fill_rate": [0.7], "orders": [40]})
+        >>> [layer["mark"]["type"] for layer in fill_rate_chart(r).to_dict()["layer"]]
+        ['line', 'point', 'point']
     """
     df = _df(rates)
     _need(df, "fill_rate_chart", "order_fill_rates", *_RATES)
@@ -533,21 +548,55 @@ def fill_rate_chart(
     index = [c for c in ("period", group) if c is not None and c in df.columns]
     if group is not None:
         df = _top_with_other_rates(df, group)
+    definition = "unit = shipped (capped) / ordered units; line, order = share shipped in full"
+    incomplete_note = ""
+    if "period" in index:
+        every = _period_every(df["period"])
+        end = pl.col("period").dt.offset_by(every)
+        small = (pl.col("orders") < min_orders) if "orders" in df.columns else pl.lit(False)
+        partial = (
+            end > pl.lit(as_of).cast(df.schema["period"]) if as_of is not None else pl.lit(False)
+        )
+        df = df.with_columns(
+            (small | partial).fill_null(False).alias("incomplete"),
+            pl.when(partial)
+            .then(pl.lit("period not over at as-of"))
+            .when(small)
+            .then(pl.lit(f"fewer than {min_orders} orders"))
+            .otherwise(pl.lit(""))
+            .alias("why_incomplete"),
+        )
+        index += ["incomplete", "why_incomplete"]
+        flagged = df.filter(pl.col("incomplete"))["period"].unique().sort()
+        if flagged.len():
+            fmt = "%b %Y" if every == "1mo" else "%Y-%m-%d"
+            names = ", ".join(v.strftime(fmt) for v in flagged.to_list())
+            incomplete_note = f"hollow = incomplete period: {names}"
     long = df.unpivot(index=index, on=list(_RATES), variable_name="metric", value_name="rate")
     long = long.with_columns(pl.col("metric").replace_strict(dict(_RATES)))
     title = _title(
         "Are we filling orders?",
-        "unit = shipped (capped) / ordered units; line, order = share shipped in full",
+        "; ".join(p for p in (definition, incomplete_note) if p),
         source,
         as_of,
     )
     y = alt.Y("rate:Q", title="fill rate", axis=alt.Axis(format="%"))
-    tooltip: list[Any] = [*[f"{c}:N" if c != "period" else "period:T" for c in index], "metric:N"]
+    tooltip: list[Any] = [
+        *[f"{c}:N" if c != "period" else "period:T" for c in index if c != "incomplete"],
+        "metric:N",
+    ]
     tooltip.append(alt.Tooltip("rate:Q", format=".1%"))
     metric_color = alt.Color("metric:N", title=None, sort=list(_RATES.values()))
     if "period" in index:
+        monthly = _period_every(df["period"]) == "1mo"
+        x = alt.X(
+            "period:O",
+            timeUnit="utcyearmonth" if monthly else "utcyearmonthdate",
+            title="order month" if monthly else "order period",
+            axis=alt.Axis(labelAngle=-40, format="%b %Y" if monthly else "%Y-%m-%d"),
+        )
         encoding: dict[str, Any] = {
-            "x": alt.X("period:T", title="order period"),
+            "x": x,
             "y": alt.Y(
                 "rate:Q", title="fill rate", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)
             ),
@@ -556,7 +605,13 @@ def fill_rate_chart(
         }
         if group is not None:
             encoding["strokeDash"] = alt.StrokeDash(f"{group}:N")
-        return _chart(long, title).mark_line(point=True).encode(**encoding)
+        base = _chart(long, None).encode(**encoding)
+        line = base.mark_line()
+        full = base.mark_point(filled=True, size=40).transform_filter("!datum.incomplete")
+        hollow = base.mark_point(filled=False, size=70, strokeWidth=2).transform_filter(
+            "datum.incomplete"
+        )
+        return alt.LayerChart(layer=[line, full, hollow], title=title)
     if group is not None:
         return (
             _chart(long, title)

@@ -37,10 +37,12 @@ __all__ = [
     "DEFAULT_REPORT_PATH",
     "Headline",
     "ReportInputs",
+    "StockRisk",
     "build_report",
     "execute_notebooks",
     "headline_numbers",
     "render_report",
+    "stock_risk",
 ]
 
 DEFAULT_REPORT_PATH = Path("data/report/vendorkit-report.html")
@@ -159,6 +161,99 @@ def _fmt_days(value: Any) -> str:
     return f"{float(value):.1f} d"
 
 
+#: Human column headers (a column not listed gets its name with spaces).
+_HEADERS: dict[str, str] = {
+    "warehouse_id": "Warehouse",
+    "warehouse_name": "Warehouse name",
+    "part_rows": "Part records",
+    "units_on_hand": "Units on hand",
+    "parts_in_stock": "Parts in stock",
+    "stockouts": "Stockouts",
+    "units_backordered": "Units backordered",
+    "units_on_order": "Units on order",
+    "share_of_units": "Share of units",
+    "part_number": "Part",
+    "quantity_on_hand": "On hand",
+    "units_ordered": "Units ordered",
+    "avg_daily_demand": "Units / day",
+    "days_of_supply": "Days of supply",
+    "projected_stockout": "Projected stockout",
+    "risk": "Risk",
+    "period": "Order month",
+    "orders": "Orders",
+    "lines": "Lines",
+    "units_shipped": "Units shipped",
+    "unit_fill_rate": "Unit fill rate",
+    "line_fill_rate": "Line fill rate",
+    "order_fill_rate": "Order fill rate",
+    "complete": "Complete period",
+    "age_bucket": "Age (days)",
+    "units_open": "Open units",
+    "carrier": "Carrier",
+    "shipments": "Shipments",
+    "delivered": "Delivered",
+    "in_transit": "In transit",
+    "transit_days_p50": "Transit days (median)",
+    "transit_days_p90": "Transit days (p90)",
+    "on_time": "On time",
+    "late": "Late",
+    "share_in_transit": "Share in transit",
+    "on_time_share": "On-time share",
+    "shipment_id": "Shipment",
+    "order_id": "Order",
+    "reseller_id": "Reseller",
+    "reseller_name": "Reseller name",
+    "tracking_number": "Tracking number",
+    "status": "Status",
+    "ship_date": "Shipped",
+    "estimated_delivery_date": "Estimated delivery",
+    "delivered_date": "Delivered",
+    "late_state": "State",
+    "days_late": "Days late",
+    "rank": "Rank",
+    "units": "Units",
+    "units_share": "Share of units",
+    "cumulative_units_share": "Cumulative share",
+    "name_note": "Note",
+    "resellers": "Resellers",
+    "top_n": "Top N",
+    "top_n_share": "Top-N share",
+    "top_fraction": "Top fraction",
+    "top_fraction_resellers": "Resellers in top fraction",
+    "top_fraction_share": "Top-fraction share",
+    "hhi": "HHI",
+    "endpoint": "Endpoint",
+    "field": "Field",
+    "reason": "Reason",
+    "rejects": "Rejects",
+    "source": "Source",
+    "started_at": "Started",
+    "outcome": "Outcome",
+    "full_refresh": "Full refresh",
+    "pages": "Pages",
+    "fetched": "Fetched",
+    "loaded": "Loaded",
+    "rejected": "Rejected",
+    "deduplicated": "Deduplicated",
+    "coerced": "Coerced",
+    "unknown_status": "Unknown status",
+    "error": "Error",
+    "last_sync_at": "Last sync",
+    "last_outcome": "Last outcome",
+    "last_error": "Last error",
+}
+#: Columns shown as calendar dates (the time of day is noise there).
+_DATE_COLUMNS = {
+    "ship_date", "estimated_delivery_date", "delivered_date", "order_date", "projected_stockout",
+}  # fmt: skip
+#: Columns holding a share (0..1) shown as a percentage.
+_SHARE_COLUMNS = {"top_fraction"}
+
+
+def _header(column: str) -> str:
+    return _HEADERS.get(column, column.replace("_", " ").capitalize())
+
+
 def _fmt_cell(value: Any, column: str) -> tuple[str, bool]:
     """Display text for a table cell and whether it is numeric (right-aligned)."""
     if value is None:
@@ -170,10 +265,16 @@ def _fmt_cell(value: Any, column: str) -> tuple[str, bool]:
     if isinstance(value, float):
         if math.isnan(value):
             return "", True
-        if "share" in column or "rate" in column:
+        if "share" in column or "rate" in column or column in _SHARE_COLUMNS:
             return f"{100 * value:.1f}%", True
+        if column == "hhi":
+            return f"{value:.3f}", True
         return f"{value:,.1f}", True
     if isinstance(value, datetime):
+        if column == "period":
+            return value.strftime("%b %Y"), False
+        if column in _DATE_COLUMNS:
+            return value.strftime("%Y-%m-%d"), False
         return value.strftime("%Y-%m-%d %H:%M"), False
     if isinstance(value, date):
         return value.isoformat(), False
@@ -204,7 +305,14 @@ def _table(
         ]
         for row in shown.iter_rows()
     ]
-    return {"key": key, "title": title, "columns": cols, "rows": rows, "note": note, "empty": empty}
+    return {
+        "key": key,
+        "title": title,
+        "columns": [_header(c) for c in cols],
+        "rows": rows,
+        "note": note,
+        "empty": empty,
+    }
 
 
 # ---------------------------------------------------------------------------- numbers
@@ -216,6 +324,124 @@ def _first(frame: pl.DataFrame, column: str) -> Any:
     return frame[column][0]
 
 
+#: Periods with fewer orders than this are marked incomplete on the fill-rate chart.
+MIN_PERIOD_ORDERS = 30
+#: Demand window of days of supply and the at-risk list.
+WINDOW_DAYS = 28
+#: Days of supply below which a part with demand is at risk.
+THRESHOLD_DAYS = 14.0
+
+
+@dataclass(frozen=True)
+class StockRisk:
+    """The at-risk list and how the headline's stockouts split (see :func:`stock_risk`).
+
+    Attributes:
+        at_risk: rows ordered by urgency (see :func:`stock_risk`).
+        stockouts: inventory records with nothing on hand (the headline number).
+        stockouts_with_demand: of those, the ones with orders in the demand window.
+        stockouts_without_demand: the others (no days of supply: nothing to run out of).
+        demand_without_record: part × warehouse with demand but no inventory record.
+        below_threshold: records in stock with fewer than ``THRESHOLD_DAYS`` of supply.
+        as_of: end of the demand window (the latest order date).
+    """
+
+    at_risk: pl.DataFrame
+    stockouts: int
+    stockouts_with_demand: int
+    stockouts_without_demand: int
+    demand_without_record: int
+    below_threshold: int
+    as_of: datetime | None
+
+
+def stock_risk(inputs: ReportInputs) -> StockRisk:
+    """Parts at risk, most urgent first, with a projected stockout date.
+
+    Urgency: stockouts with demand first (nothing on hand, orders in the last
+    ``WINDOW_DAYS`` days), the most units per day first; then parts in stock with fewer
+    than ``THRESHOLD_DAYS`` days of supply, the fewest first. ``projected_stockout`` = the
+    end of the demand window + days of supply (the window end itself for a stockout).
+    Stockouts without demand have no days of supply: they count in the headline's
+    stockouts, not in this list.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> inv = pl.DataFrame({"part_number": ["A", "B", "C"], "warehouse_id": ["10"] * 3,
+        ...                     "quantity_on_hand": [0, 7, 0]})
+        >>> orders = pl.DataFrame({"order_id": ["o1"], "reseller_id": ["r1"], "status": ["OPEN"],
+        ...                        "order_date": [datetime(2026, 1, 28, tzinfo=UTC)]})
+        >>> lines = pl.DataFrame({"order_id": ["o1", "o1"], "part_number": ["A", "B"],
+        ...     "quantity_ordered": [28, 28], "warehouse_id": ["10", "10"]})
+        >>> empty = pl.DataFrame()
+        >>> r = stock_risk(ReportInputs(inv, orders, lines, empty, empty))
+        >>> r.at_risk.select("part_number", "risk", "days_of_supply").rows()
+        [('A', 'out of stock', 0.0), ('B', 'below 14 days', 7.0)]
+        >>> (r.stockouts, r.stockouts_with_demand, r.stockouts_without_demand)
+        (2, 1, 1)
+    """
+    from vendorkit import analysis
+
+    supply = analysis.days_of_supply(
+        inputs.inventory,
+        inputs.orders,
+        inputs.order_lines,
+        window_days=WINDOW_DAYS,
+        threshold_days=THRESHOLD_DAYS,
+    )
+    keys = [c for c in ("part_number", "warehouse_id") if c in supply.columns]
+    inv = inputs.inventory
+    if "snapshot_at" in inv.columns:
+        inv = inv.filter(pl.col("snapshot_at") == pl.col("snapshot_at").max())
+    records = inv.group_by(keys).agg(pl.col("quantity_on_hand").sum().alias("__on_hand"))
+    joined = supply.join(records, on=keys, how="left")
+    demand = pl.col("units_ordered") > 0
+    out_now = demand & (pl.col("quantity_on_hand") <= 0)
+    low = demand & ~out_now & pl.col("below_threshold")
+    dates = (
+        [d for d in inputs.orders["order_date"].to_list() if d is not None]
+        if ("order_date" in inputs.orders.columns)
+        else []
+    )
+    as_of = max(dates) if dates else None
+    stockouts = int((inv["quantity_on_hand"] <= 0).sum())
+    with_demand = joined.filter(out_now & pl.col("__on_hand").is_not_null()).height
+    at_risk = (
+        joined.filter(out_now | low)
+        .with_columns(
+            pl.when(out_now).then(pl.lit("out of stock"))
+            .otherwise(pl.lit(f"below {THRESHOLD_DAYS:g} days")).alias("risk"),
+            pl.when(pl.col("__on_hand").is_null()).then(pl.lit("no inventory record"))
+            .otherwise(pl.lit("")).alias("record_note"),
+            (pl.lit(as_of).cast(pl.Datetime("us", "UTC"))
+             + pl.duration(microseconds=(pl.col("days_of_supply") * 86_400_000_000).cast(
+                 pl.Int64))).alias("projected_stockout"),
+            out_now.alias("__out"),
+        )
+        .sort(["__out", "avg_daily_demand", "days_of_supply", *keys],
+              descending=[True, True, False, *[False] * len(keys)])
+    )  # fmt: skip
+    # stockouts first by units per day; the rest by days of supply (then units per day)
+    at_risk = pl.concat(
+        [
+            at_risk.filter(pl.col("__out")),
+            at_risk.filter(~pl.col("__out")).sort(
+                ["days_of_supply", "avg_daily_demand", *keys],
+                descending=[False, True, *[False] * len(keys)],
+            ),
+        ]
+    ).drop("__out", "__on_hand", "below_threshold")
+    return StockRisk(
+        at_risk=at_risk,
+        stockouts=stockouts,
+        stockouts_with_demand=with_demand,
+        stockouts_without_demand=stockouts - with_demand,
+        demand_without_record=joined.filter(out_now & pl.col("__on_hand").is_null()).height,
+        below_threshold=joined.filter(low).height,
+        as_of=as_of,
+    )
+
+
 def headline_numbers(inputs: ReportInputs) -> list[Headline]:
     """The report's headline numbers, computed with the analysis helpers.
 
@@ -224,39 +450,41 @@ def headline_numbers(inputs: ReportInputs) -> list[Headline]:
     the estimated delivery day, over delivered-or-overdue shipments).
 
     Example:
-        >>> from vendorkit.sandbox import Sandbox, SandboxConfig  # doctest: +SKIP
-        >>> sb = Sandbox(SandboxConfig())  # doctest: +SKIP
+        >>> from vendorkit.sandbox import Sandbox, SandboxConfig
+        >>> sb = Sandbox(SandboxConfig(scale=0.05))
         >>> inputs = ReportInputs(**{t: sb.ground_truth(t) for t in ("inventory", "orders",
-        ...     "order_lines", "shipments", "shipment_lines")})  # doctest: +SKIP
-        >>> [h.key for h in headline_numbers(inputs)][:2]  # doctest: +SKIP
+        ...     "order_lines", "shipments", "shipment_lines")})
+        >>> [h.key for h in headline_numbers(inputs)][:2]
         ['units_on_hand', 'stockouts']
     """
     from vendorkit import analysis
 
+    o, ol, s, sl = inputs.orders, inputs.order_lines, inputs.shipments, inputs.shipment_lines
     stock = analysis.stock_by_warehouse(inputs.inventory)
-    fill = analysis.order_fill_rates(
-        inputs.orders, inputs.order_lines, inputs.shipment_lines, shipments=inputs.shipments
-    )
-    lag = analysis.shipment_lag(inputs.orders, inputs.shipments)
-    carriers = analysis.carrier_performance(inputs.orders, inputs.shipments)
+    fill = analysis.order_fill_rates(o, ol, s, sl)
+    lag = analysis.shipment_lag(o, s)
+    carriers = analysis.carrier_performance(o, s)
     on_time_share: float | None = None
     if {"on_time", "late"} <= set(carriers.columns):
         on_time, late = int(carriers["on_time"].sum()), int(carriers["late"].sum())
         on_time_share = on_time / (on_time + late) if on_time + late else None
-    backlog = analysis.backorder_aging(
-        inputs.orders, inputs.order_lines, inputs.shipment_lines, shipments=inputs.shipments
-    )
+    backlog = analysis.backorder_aging(o, ol, s, sl)
     units_open = int(backlog["units_open"].sum()) if "units_open" in backlog.columns else None
+    risk = stock_risk(inputs)
 
     units = int(stock["units_on_hand"].sum())
     stockouts = int(stock["stockouts"].sum())
     rates = {k: _first(fill, f"{k}_fill_rate") for k in ("unit", "line", "order")}
     p50 = _first(lag, "order_to_ship_days_p50")
+    stockout_def = (
+        f"Part × warehouse records with nothing on hand: {risk.stockouts_with_demand:,} with "
+        f"orders in the last {WINDOW_DAYS} days (listed under At risk), "
+        f"{risk.stockouts_without_demand:,} without."
+    )
     return [
         Headline("units_on_hand", "Units on hand", units, _fmt_int(units),
                  "Sum of quantity on hand over all parts and warehouses (latest snapshot)."),
-        Headline("stockouts", "Stockouts", stockouts, _fmt_int(stockouts),
-                 "Part × warehouse records with nothing on hand."),
+        Headline("stockouts", "Stockouts", stockouts, _fmt_int(stockouts), stockout_def),
         Headline("unit_fill_rate", "Unit fill rate", rates["unit"], _fmt_share(rates["unit"]),
                  "Shipped units (capped at ordered) / ordered units; cancelled orders excluded."),
         Headline("line_fill_rate", "Line fill rate", rates["line"], _fmt_share(rates["line"]),
@@ -310,33 +538,30 @@ def _charts(inputs: ReportInputs) -> list[dict[str, Any]]:
     from vendorkit import analysis, charts
 
     source = inputs.source
+    o, ol, s, sl = inputs.orders, inputs.order_lines, inputs.shipments, inputs.shipment_lines
+    data_end = stock_risk(inputs).as_of
     specs: list[tuple[str, str, Callable[[], alt.TopLevelMixin]]] = [
         ("stock_by_warehouse", "Units on hand by warehouse.",
          lambda: charts.stock_by_warehouse_chart(
              analysis.stock_by_warehouse(inputs.inventory), source=source)),
-        ("fill_rates", "Unit, line and order fill rate by order month.",
+        ("fill_rates",
+         "Unit, line and order fill rate by order month. Hollow points mark incomplete months: "
+         f"fewer than {MIN_PERIOD_ORDERS} orders, or the month not over when the data ends.",
          lambda: charts.fill_rate_chart(
-             analysis.order_fill_rates(inputs.orders, inputs.order_lines, inputs.shipment_lines,
-                                       period="1mo", shipments=inputs.shipments),
-             source=source)),
-        ("days_of_supply", "Parts with the fewest days of supply.",
-         lambda: charts.days_of_supply_chart(
-             analysis.days_of_supply(inputs.inventory, inputs.order_lines, inputs.orders),
-             source=source)),
+             analysis.order_fill_rates(o, ol, s, sl, period="1mo"),
+             min_orders=MIN_PERIOD_ORDERS, source=source, as_of=data_end)),
         ("transit_by_carrier", "Transit days by carrier (delivered shipments).",
          lambda: charts.lag_distribution_chart(
-             analysis.shipment_lag_detail(inputs.orders, inputs.shipments),
+             analysis.shipment_lag_detail(o, s),
              measure="transit_days", by="carrier", source=source)),
-        ("on_time", "On-time share by carrier.",
-         lambda: charts.on_time_chart(
-             analysis.carrier_performance(inputs.orders, inputs.shipments), source=source)),
-        ("backorder_aging", "Open backorder units by age.",
+        ("on_time", "On-time share by carrier: on time / (on time + late).",
+         lambda: charts.on_time_chart(analysis.carrier_performance(o, s), source=source)),
+        ("backorder_aging", "Open backorder units by age of their order.",
          lambda: charts.backorder_aging_chart(
-             analysis.backorder_aging(inputs.orders, inputs.order_lines, inputs.shipment_lines,
-                                      shipments=inputs.shipments), source=source)),
+             analysis.backorder_aging(o, ol, s, sl), source=source)),
         ("resellers", "Cumulative share of units by reseller (Pareto).",
          lambda: charts.reseller_pareto_chart(
-             analysis.reseller_concentration(inputs.orders, inputs.order_lines), source=source)),
+             analysis.reseller_concentration(o, ol), source=source)),
     ]  # fmt: skip
     charts.use_theme()
     # vl-convert writes the SVG itself (text is escaped there), so it is inlined as markup
@@ -349,19 +574,55 @@ def _charts(inputs: ReportInputs) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------- sections
 
 
+def _names_with_several_ids(orders: pl.DataFrame) -> pl.DataFrame:
+    """``reseller_id, name_note`` for resellers whose name is also used by another id."""
+    if "reseller_name" not in orders.columns or orders.is_empty():
+        return pl.DataFrame(schema={"reseller_id": pl.String, "name_note": pl.String})
+    pairs = orders.select("reseller_name", "reseller_id").drop_nulls().unique()
+    shared = (
+        pairs.group_by("reseller_name")
+        .agg(pl.col("reseller_id").sort().alias("__ids"))
+        .filter(pl.col("__ids").list.len() > 1)
+    )
+    return (
+        pairs.join(shared, on="reseller_name", how="inner")
+        .with_columns(
+            pl.concat_str(
+                pl.lit("⚑ name also used by "),
+                pl.col("__ids")
+                .list.set_difference(pl.concat_list(pl.col("reseller_id")))
+                .list.join(", "),
+            ).alias("name_note")
+        )
+        .select("reseller_id", "name_note")
+    )
+
+
 def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
     from vendorkit import analysis
 
     o, ol, s, sl = inputs.orders, inputs.order_lines, inputs.shipments, inputs.shipment_lines
     stock = analysis.stock_by_warehouse(inputs.inventory)
-    supply = analysis.days_of_supply(inputs.inventory, ol, o)
-    worst = supply.filter(pl.col("days_of_supply").is_not_null()).head(_TOP)
-    monthly = analysis.order_fill_rates(o, ol, sl, period="1mo", shipments=s)
-    aging = analysis.backorder_aging(o, ol, sl, shipments=s)
+    risk = stock_risk(inputs)
+    monthly = analysis.order_fill_rates(o, ol, s, sl, period="1mo")
+    if risk.as_of is not None and "period" in monthly.columns:
+        end = pl.col("period").dt.offset_by("1mo")
+        monthly = monthly.with_columns(
+            ((pl.col("orders") >= MIN_PERIOD_ORDERS) & (end <= pl.lit(risk.as_of))).alias(
+                "complete"
+            )
+        )
+    aging = analysis.backorder_aging(o, ol, s, sl)
     carriers = analysis.carrier_performance(o, s)
-    late = analysis.late_shipments(o, s)
-    resellers = analysis.reseller_concentration(o, ol)
+    late = analysis.late_shipments(o, s, include_delivered=True)
+    n_late = late.height
+    n_open = int((late["late_state"] == "open").sum()) if n_late else 0
+    carrier_late = int(carriers["late"].sum()) if "late" in carriers.columns else 0
+    resellers = analysis.reseller_concentration(o, ol).join(
+        _names_with_several_ids(o), on="reseller_id", how="left"
+    )
     concentration = analysis.reseller_concentration(o, ol, summary=True)
+    flagged = _names_with_several_ids(o)
 
     quality: list[dict[str, Any]] = []
     rejects = inputs.rejects
@@ -396,29 +657,65 @@ def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
                empty="No syncs recorded.")
     )  # fmt: skip
 
+    as_of_text = f"{risk.as_of:%Y-%m-%d}" if risk.as_of else "the latest order date"
+    risk_note = (
+        f"{risk.stockouts:,} stockouts in the headline = {risk.stockouts_with_demand:,} with "
+        f"orders in the last {WINDOW_DAYS} days (listed first, most units per day first) + "
+        f"{risk.stockouts_without_demand:,} without any (no demand, so no days of supply and "
+        f"nothing to project: not listed). Then {risk.below_threshold:,} parts in stock with "
+        f"fewer than {THRESHOLD_DAYS:g} days of supply, fewest first."
+        + (
+            f" {risk.demand_without_record:,} part × warehouse pairs have orders but no "
+            "inventory record (counted as 0 on hand, listed, not in the headline)."
+            if risk.demand_without_record
+            else ""
+        )
+        + f" Projected stockout = {as_of_text} (end of the demand window) + days of supply."
+    )
+    late_note = (
+        f"{n_late:,} late shipments: {n_open:,} still open (undelivered past the estimated "
+        f"delivery day) and {n_late - n_open:,} delivered after it — the same "
+        f"{carrier_late:,} the carrier table counts as Late."
+    )
     return [
         {
             "key": "inventory",
             "title": "Inventory",
-            "intro": "Stock per warehouse and the parts closest to running out "
-            "(days of supply = units on hand / average daily ordered units over 28 days).",
+            "intro": "Stock per warehouse and the parts at risk of running out "
+            f"(days of supply = units on hand / average daily ordered units over {WINDOW_DAYS} "
+            "days).",
             "tables": [
-                _table(stock, "stock", "Stock by warehouse"),
-                _table(worst, "worst_parts", f"Worst {_TOP} parts: lowest days of supply",
-                       columns=["part_number", "warehouse_id", "quantity_on_hand",
-                                "units_ordered", "avg_daily_demand", "days_of_supply"]),
+                _table(stock, "stock", "Stock by warehouse",
+                       note="Share of units = the warehouse's units on hand / all units on "
+                            "hand. Stockouts = part records with nothing on hand."),
+                _table(risk.at_risk, "at_risk",
+                       f"At risk: the {min(_TOP, risk.at_risk.height)} most urgent of "
+                       f"{risk.at_risk.height:,}",
+                       limit=_TOP,
+                       columns=["risk", "part_number", "warehouse_id", "quantity_on_hand",
+                                "avg_daily_demand", "days_of_supply", "projected_stockout",
+                                *(["record_note"] if risk.demand_without_record else [])],
+                       note=risk_note,
+                       empty="No part with demand is out of stock or below the threshold."),
             ],
         },
         {
             "key": "orders",
             "title": "Orders and fill rates",
-            "intro": "Cancelled orders are excluded. Shipped quantities come from shipments, "
-            "capped at the ordered quantity.",
+            "intro": "Cancelled orders are excluded. Shipped quantities come from shipments "
+            "that have left the warehouse (not cancelled, not processing), capped at the "
+            "ordered quantity.",
             "tables": [
                 _table(monthly, "fill_by_month", "Fill rates by order month",
                        columns=["period", "orders", "lines", "units_ordered", "units_shipped",
-                                "unit_fill_rate", "line_fill_rate", "order_fill_rate"]),
-                _table(aging, "backorder_aging", "Open backorders by age"),
+                                "unit_fill_rate", "line_fill_rate", "order_fill_rate",
+                                "complete"],
+                       note=f"Complete period = at least {MIN_PERIOD_ORDERS} orders and the "
+                            "month over when the data ends; read incomplete months with care."),
+                _table(aging, "backorder_aging", "Open backorders by age",
+                       note="Open units = ordered - shipped per line; age = whole days since "
+                            "the order date. Share of units = the bucket's open units / all "
+                            "open units."),
             ],
         },
         {
@@ -427,24 +724,46 @@ def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
             "intro": "On time = delivered on or before the estimated delivery day; undelivered "
             "shipments past that day count as late.",
             "tables": [
-                _table(carriers, "carriers", "Carriers"),
-                _table(late, "late_shipments", f"Late shipments worth a call (worst {_TOP})",
+                _table(carriers, "carriers", "Carriers",
+                       note="Share in transit = in transit / shipments. On-time share = on "
+                            "time / (on time + late). Transit days = delivered - shipped, "
+                            "median and 90th percentile."),
+                _table(late, "late_shipments",
+                       f"Late shipments worth a call: the worst {min(_TOP, n_late)} of "
+                       f"{n_late:,}",
                        limit=_TOP,
                        columns=["shipment_id", "order_id", "reseller_id", "carrier",
-                                "tracking_number", "status", "ship_date",
-                                "estimated_delivery_date", "days_late"],
-                       empty="No undelivered shipment is past its estimated delivery day."),
+                                "tracking_number", "late_state", "ship_date",
+                                "estimated_delivery_date", "delivered_date", "days_late"],
+                       note=late_note,
+                       empty="No shipment is past its estimated delivery day."),
             ],
         },
         {
             "key": "resellers",
             "title": "Resellers",
-            "intro": "Ordered units per reseller; concentration of demand.",
+            "intro": "Ordered units per reseller; concentration of demand."
+            + (
+                f" {flagged.height:,} resellers share their name with another reseller id "
+                "(flagged ⚑): the same company under two accounts, or two companies with "
+                "one name; check before adding them up."
+                if flagged.height
+                else ""
+            ),
             "tables": [
                 _table(resellers, "top_resellers", "Top resellers by units", limit=_TOP,
                        columns=["rank", "reseller_id", "reseller_name", "orders", "units",
-                                "units_share", "cumulative_units_share"]),
-                _table(concentration, "concentration", "Concentration"),
+                                "units_share", "cumulative_units_share", "name_note"],
+                       note="Share of units = the reseller's units / all units ordered; "
+                            "cumulative share = running total down the ranking."),
+                _table(concentration, "concentration", "Concentration",
+                       note="Top-N share = share of all units ordered by the N largest "
+                            "resellers. Top fraction = the largest resellers making up that "
+                            "fraction of all resellers (rounded up: Resellers in top "
+                            "fraction); Top-fraction share = their share of units. HHI "
+                            "(Herfindahl-Hirschman index) = the sum of squared unit shares: "
+                            "1 / resellers when all order alike, 1 when one reseller orders "
+                            "everything."),
             ],
         },
         {"key": "data_quality", "title": "Data quality", "intro": "", "tables": quality},

@@ -97,14 +97,15 @@ def test_stock_by_warehouse_agrees(world: dict[str, Any]) -> None:
 
 def test_inventory_trend_agrees(world: dict[str, Any]) -> None:
     hist = rows(world["history"])
-    by_bucket: dict[datetime, datetime] = {}
-    for r in hist:  # latest snapshot per calendar day
+    by_bucket: dict[datetime, tuple[datetime, str]] = {}
+    for r in hist:  # latest sync per calendar day: by snapshot time, then sync id
         bucket = r["snapshot_at"].replace(hour=0, minute=0, second=0, microsecond=0)
-        by_bucket[bucket] = max(by_bucket.get(bucket, r["snapshot_at"]), r["snapshot_at"])
+        key = (r["snapshot_at"], r["sync_id"])
+        by_bucket[bucket] = max(by_bucket.get(bucket, key), key)
     expected: dict[tuple[datetime, str], int] = defaultdict(int)
     for r in hist:
         bucket = r["snapshot_at"].replace(hour=0, minute=0, second=0, microsecond=0)
-        if r["snapshot_at"] == by_bucket[bucket]:
+        if r["sync_id"] == by_bucket[bucket][1]:
             expected[(bucket, r["warehouse_id"])] += r["quantity_on_hand"]
     got = {
         (r["period"], r["warehouse_id"]): r["units_on_hand"]
@@ -132,7 +133,7 @@ def test_days_of_supply_agrees(world: dict[str, Any]) -> None:
     for key in set(stock) | set(demand):
         daily = demand.get(key, 0) / 28
         expected[key] = stock.get(key, 0) / daily if daily > 0 else None
-    out = analysis.days_of_supply(world["inventory"], world["order_lines"], world["orders"])
+    out = analysis.days_of_supply(world["inventory"], world["orders"], world["order_lines"])
     got = {(r["part_number"], r["warehouse_id"]): r["days_of_supply"] for r in rows(out)}
     assert got.keys() == expected.keys()
     for key, value in expected.items():
@@ -148,23 +149,24 @@ def naive_shipped(
     slines: list[dict[str, Any]],
     *,
     include_cancelled: bool = False,
-    with_shipments: bool = False,
     as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Per order line (of orders kept): ordered and shipped (capped), by the definition."""
+    """Per order line (of orders kept): ordered and shipped (capped), by the definition.
+
+    Only lines of shipments that left the warehouse count (not CANCELLED or PROCESSING;
+    with ``as_of``, shipped by then).
+    """
     orders = {r["order_id"]: r for r in rows(world["orders"])}
-    counted = None
-    if with_shipments:
-        counted = {
-            s["shipment_id"]
-            for s in rows(world["shipments"])
-            if str(s["status"]) not in NOT_SHIPPED
-            and (as_of is None or s["ship_date"] is None or s["ship_date"] <= as_of)
-        }
+    counted = {
+        s["shipment_id"]
+        for s in rows(world["shipments"])
+        if str(s["status"]) not in NOT_SHIPPED
+        and (as_of is None or s["ship_date"] is None or s["ship_date"] <= as_of)
+    }
     by_number: dict[tuple[str, int], int] = defaultdict(int)
     by_part: dict[tuple[str, str], int] = defaultdict(int)
     for s in slines:
-        if counted is not None and s["shipment_id"] not in counted:
+        if s["shipment_id"] not in counted:
             continue
         if s["line_number"] is not None:
             by_number[(s["order_id"], s["line_number"])] += s["quantity"]
@@ -224,18 +226,19 @@ def test_order_fill_rates_agree(world: dict[str, Any], drop_line_numbers: bool) 
     if drop_line_numbers:  # seed-style shipment lines: matched by part
         slines = slines.with_columns(pl.lit(None, dtype=pl.Int32).alias("line_number"))
     lines = naive_shipped(world, rows(slines))
-    o, ol = world["orders"], world["order_lines"]
+    o, ol, s = world["orders"], world["order_lines"], world["shipments"]
     _assert_rates(
-        _got_rates(analysis.order_fill_rates(o, ol, slines), lambda r: "all"),
+        _got_rates(analysis.order_fill_rates(o, ol, s, slines), lambda r: "all"),
         naive_fill(lines, lambda m: "all"),
     )
     _assert_rates(
         _got_rates(
-            analysis.order_fill_rates(o, ol, slines, by="reseller"), lambda r: r["reseller_id"]
+            analysis.order_fill_rates(o, ol, s, slines, by="reseller"),
+            lambda r: r["reseller_id"],
         ),
         naive_fill(lines, lambda m: m["order"]["reseller_id"]),
     )
-    monthly = analysis.order_fill_rates(o, ol, slines, period="1mo")
+    monthly = analysis.order_fill_rates(o, ol, s, slines, period="1mo")
     _assert_rates(
         _got_rates(monthly, lambda r: (r["period"].year, r["period"].month)),
         naive_fill(
@@ -244,16 +247,14 @@ def test_order_fill_rates_agree(world: dict[str, Any], drop_line_numbers: bool) 
     )
 
 
-def test_order_fill_rates_with_shipments_and_cancelled_agree(world: dict[str, Any]) -> None:
-    lines = naive_shipped(
-        world, rows(world["shipment_lines"]), include_cancelled=True, with_shipments=True
-    )
+def test_order_fill_rates_by_warehouse_with_cancelled_agree(world: dict[str, Any]) -> None:
+    lines = naive_shipped(world, rows(world["shipment_lines"]), include_cancelled=True)
     got = analysis.order_fill_rates(
         world["orders"],
         world["order_lines"],
+        world["shipments"],
         world["shipment_lines"],
         by="warehouse",
-        shipments=world["shipments"],
         include_cancelled=True,
     )
     _assert_rates(
@@ -264,11 +265,9 @@ def test_order_fill_rates_with_shipments_and_cancelled_agree(world: dict[str, An
 def test_backorder_aging_agrees(world: dict[str, Any]) -> None:
     orders = rows(world["orders"])
     latest = max(max(o["order_date"], o["updated_at"] or o["order_date"]) for o in orders)
-    for as_of, with_shipments in ((None, False), (latest - timedelta(days=20), True)):
+    for as_of in (None, latest - timedelta(days=20)):
         at = as_of or latest
-        lines = naive_shipped(
-            world, rows(world["shipment_lines"]), with_shipments=with_shipments, as_of=at
-        )
+        lines = naive_shipped(world, rows(world["shipment_lines"]), as_of=at)
         expected = {b: 0 for b in analysis.AGE_BUCKETS}
         for m in lines:
             if str(m["order"]["status"]) == "CLOSED" or m["order"]["order_date"] > at:
@@ -282,9 +281,9 @@ def test_backorder_aging_agrees(world: dict[str, Any]) -> None:
         out = analysis.backorder_aging(
             world["orders"],
             world["order_lines"],
+            world["shipments"],
             world["shipment_lines"],
             as_of=as_of,
-            shipments=world["shipments"] if with_shipments else None,
         )
         got = dict(zip(out["age_bucket"].cast(pl.String), out["units_open"], strict=True))
         assert got == expected
@@ -458,7 +457,7 @@ def test_order_lead_times_agree(world: dict[str, Any]) -> None:
             days(complete, o) if complete else None,
         )
     out = analysis.order_lead_times(
-        world["orders"], world["shipments"], world["order_lines"], world["shipment_lines"]
+        world["orders"], world["order_lines"], world["shipments"], world["shipment_lines"]
     )
     got = {r["order_id"]: (r["days_to_first_shipment"], r["days_to_complete"]) for r in rows(out)}
     assert got.keys() == expected.keys()
@@ -498,9 +497,9 @@ def test_helpers_on_frames_synced_over_http_match_ground_truth(tmp_path: Any) ->
         o, ol, s, sl = d["orders"], d["order_lines"], d["shipments"], d["shipment_lines"]
         return {
             "stock": analysis.stock_by_warehouse(d["inventory"]),
-            "supply": analysis.days_of_supply(d["inventory"], ol, o),
-            "fill": analysis.order_fill_rates(o, ol, sl, by="reseller", shipments=s),
-            "aging": analysis.backorder_aging(o, ol, sl, shipments=s),
+            "supply": analysis.days_of_supply(d["inventory"], o, ol),
+            "fill": analysis.order_fill_rates(o, ol, s, sl, by="reseller"),
+            "aging": analysis.backorder_aging(o, ol, s, sl),
             "lag": analysis.shipment_lag(o, s, by="carrier", promise_days=4),
             "carriers": analysis.carrier_performance(o, s),
             "late": analysis.late_shipments(o, s),

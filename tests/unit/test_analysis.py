@@ -132,7 +132,7 @@ def demand() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 
 def test_days_of_supply_per_warehouse(demand: tuple[pl.DataFrame, ...]) -> None:
     inventory, lines, orders = demand
-    out = analysis.days_of_supply(inventory, lines, orders, window_days=28, threshold_days=14)
+    out = analysis.days_of_supply(inventory, orders, lines, window_days=28, threshold_days=14)
     rows = {(r["part_number"], r["warehouse_id"]): r for r in out.iter_rows(named=True)}
     # window (Dec 31, Jan 28]: A@10 ordered 14+14 = 28 -> 1/day -> 10 on hand = 10 days
     assert rows[("A", "10")]["units_ordered"] == 28
@@ -152,13 +152,13 @@ def test_days_of_supply_per_warehouse(demand: tuple[pl.DataFrame, ...]) -> None:
 
 def test_days_of_supply_per_part_and_cancelled(demand: tuple[pl.DataFrame, ...]) -> None:
     inventory, lines, orders = demand
-    per_part = analysis.days_of_supply(inventory, lines, orders, by_warehouse=False)
+    per_part = analysis.days_of_supply(inventory, orders, lines, by_warehouse=False)
     rows = {r["part_number"]: r for r in per_part.iter_rows(named=True)}
     assert rows["A"]["quantity_on_hand"] == 15  # 10 + 5
     assert rows["A"]["days_of_supply"] == pytest.approx(15.0)  # 15 / (28 / 28)
     assert rows["A"]["below_threshold"] is False  # 15 >= 14
     with_cancelled = analysis.days_of_supply(
-        inventory, lines, orders, by_warehouse=False, include_cancelled=True
+        inventory, orders, lines, by_warehouse=False, include_cancelled=True
     )
     b = with_cancelled.filter(pl.col("part_number") == "B").row(0, named=True)
     assert b["units_ordered"] == 57  # 7 + 50
@@ -170,35 +170,29 @@ def test_days_of_supply_part_without_inventory_counts_zero(
 ) -> None:
     inventory, lines, orders = demand
     more = pl.concat([lines, f.order_lines(("o1", 2, "D", 28, "10"))])
-    out = analysis.days_of_supply(inventory, more, orders)
+    out = analysis.days_of_supply(inventory, orders, more)
     d = out.filter(pl.col("part_number") == "D").row(0, named=True)
     assert (d["quantity_on_hand"], d["days_of_supply"], d["below_threshold"]) == (0, 0.0, True)
 
 
-def test_days_of_supply_explicit_as_of_and_lines_with_dates(
+def test_days_of_supply_explicit_as_of(
     demand: tuple[pl.DataFrame, ...],
 ) -> None:
     inventory, lines, orders = demand
     # window (Jan 5, Jan 12]: only o2 (Jan 10) counts -> A@10 14 units over 7 days = 2/day
-    out = analysis.days_of_supply(inventory, lines, orders, window_days=7, as_of=day(12))
+    out = analysis.days_of_supply(inventory, orders, lines, window_days=7, as_of=day(12))
     a = out.filter((pl.col("part_number") == "A") & (pl.col("warehouse_id") == "10")).row(
         0, named=True
     )
     assert a["days_of_supply"] == pytest.approx(5.0)  # 10 / 2
-    # order lines that already carry order_date and status need no orders frame
-    joined = lines.join(orders.select("order_id", "order_date", "status"), on="order_id")
-    same = analysis.days_of_supply(inventory, joined, window_days=7, as_of=day(12))
-    assert same.equals(out)
 
 
 def test_days_of_supply_seed_only_orders_raise(demand: tuple[pl.DataFrame, ...]) -> None:
     inventory, lines, orders = demand
     seed_only = orders.with_columns(pl.lit(None, dtype=f.TS).alias("order_date"))
     with pytest.raises(MissingFieldError) as info:
-        analysis.days_of_supply(inventory, lines, seed_only)
+        analysis.days_of_supply(inventory, seed_only, lines)
     assert "order_date" in str(info.value) and "orders[].orderDate" in str(info.value)
-    with pytest.raises(MissingFieldError, match="pass orders="):
-        analysis.days_of_supply(inventory, lines)
 
 
 # --------------------------------------------------------------------------- fill rates
@@ -247,7 +241,7 @@ def _rates(df: pl.DataFrame) -> tuple[float, float, float]:
 
 
 def test_order_fill_rates_overall(book: dict[str, pl.DataFrame]) -> None:
-    out = analysis.order_fill_rates(book["orders"], book["lines"], book["slines"])
+    out = analysis.order_fill_rates(book["orders"], book["lines"], book["ships"], book["slines"])
     # lines (ordered, shipped capped): o1L1 (10,10) o1L2 (5,5) o2L1 (4,3) o3L1 (6,6)
     # o3L2 (6,2) o5L1 (2,0); o4 cancelled, o3L3 ordered 0 -> excluded
     row = out.row(0, named=True)
@@ -258,14 +252,16 @@ def test_order_fill_rates_overall(book: dict[str, pl.DataFrame]) -> None:
 
 def test_order_fill_rates_include_cancelled(book: dict[str, pl.DataFrame]) -> None:
     out = analysis.order_fill_rates(
-        book["orders"], book["lines"], book["slines"], include_cancelled=True
+        book["orders"], book["lines"], book["ships"], book["slines"], include_cancelled=True
     )
     # o4L1 (3 ordered, 3 shipped) joins: units 36/29, lines 7/4, orders 5/2
     assert _rates(out) == pytest.approx((29 / 36, 4 / 7, 2 / 5))
 
 
 def test_order_fill_rates_by_reseller_and_period(book: dict[str, pl.DataFrame]) -> None:
-    by = analysis.order_fill_rates(book["orders"], book["lines"], book["slines"], by="reseller")
+    by = analysis.order_fill_rates(
+        book["orders"], book["lines"], book["ships"], book["slines"], by="reseller"
+    )
     assert by["reseller_id"].to_list() == ["r1", "r2", "r3"]
     # r1: o1+o2 units 19 shipped 18, lines 3 filled 2, orders 2 filled 1
     # r2: o3 units 12 shipped 8, lines 2 filled 1, order not filled; r3: o5 nothing shipped
@@ -274,7 +270,9 @@ def test_order_fill_rates_by_reseller_and_period(book: dict[str, pl.DataFrame]) 
         pytest.approx((8 / 12, 1 / 2, 0.0)),
         pytest.approx((0.0, 0.0, 0.0)),
     ]
-    monthly = analysis.order_fill_rates(book["orders"], book["lines"], book["slines"], period="1mo")
+    monthly = analysis.order_fill_rates(
+        book["orders"], book["lines"], book["ships"], book["slines"], period="1mo"
+    )
     assert monthly["period"].to_list() == [day(1), day(1, month=2)]
     # January = o1, o2 (as r1 above); February = o3, o5: units 14 shipped 8, lines 3 filled 1
     assert monthly.select("unit_fill_rate", "line_fill_rate", "order_fill_rate").rows() == [
@@ -286,7 +284,9 @@ def test_order_fill_rates_by_reseller_and_period(book: dict[str, pl.DataFrame]) 
 def test_order_fill_rates_by_part_counts_orders_within_group(
     book: dict[str, pl.DataFrame],
 ) -> None:
-    out = analysis.order_fill_rates(book["orders"], book["lines"], book["slines"], by="part")
+    out = analysis.order_fill_rates(
+        book["orders"], book["lines"], book["ships"], book["slines"], by="part"
+    )
     a = out.filter(pl.col("part_number") == "A").row(0, named=True)
     # part A: o1L1 (10/10) and o2L1 (3/4): o1 is filled within part A although o1 as a
     # whole is too; o2 is not -> order fill 1/2, units 13/14
@@ -301,7 +301,7 @@ def test_order_fill_rates_shipments_status_filter(book: dict[str, pl.DataFrame])
         .cast(pl.Enum(f.SHIPMENTS_SCHEMA["status"].categories))
         .alias("status")
     )
-    out = analysis.order_fill_rates(book["orders"], book["lines"], book["slines"], shipments=ships)
+    out = analysis.order_fill_rates(book["orders"], book["lines"], ships, book["slines"])
     # s2 cancelled: o1L1 has 6 of 10, o1L2 0 of 5 -> shipped 6+0+3+6+2+0 = 17;
     # filled lines: o3L1 only; filled orders: none
     assert _rates(out) == pytest.approx((17 / 33, 1 / 6, 0.0))
@@ -311,11 +311,11 @@ def test_order_fill_rates_no_shipments_and_zero_ordered(book: dict[str, pl.DataF
     none = f.empty(f.SHIPMENT_LINES_SCHEMA)
     fresh = f.orders(("n1", "r1", "OPEN", day(1)), ("n2", "r1", "PROCESSING", day(2)))
     lines = f.order_lines(("n1", 1, "A", 3), ("n2", 1, "B", 2), ("n2", 2, "C", 5))
-    out = analysis.order_fill_rates(fresh, lines, none, shipments=f.empty(f.SHIPMENTS_SCHEMA))
+    out = analysis.order_fill_rates(fresh, lines, f.empty(f.SHIPMENTS_SCHEMA), none)
     assert (out["orders"][0], out["units_ordered"][0]) == (2, 10)
     assert _rates(out) == (0.0, 0.0, 0.0)  # nothing shipped yet: a real 0
     zero = f.order_lines(("o1", 1, "A", 0))
-    out = analysis.order_fill_rates(book["orders"], zero, book["slines"])
+    out = analysis.order_fill_rates(book["orders"], zero, book["ships"], book["slines"])
     assert out.row(0, named=True)["orders"] == 0
     assert _rates(out) == (None, None, None)  # nothing ordered: no rate, not NaN
 
@@ -325,25 +325,26 @@ def test_order_fill_rates_seed_only_shipments_without_lines_raise(
 ) -> None:
     none = f.empty(f.SHIPMENT_LINES_SCHEMA)
     with pytest.raises(MissingFieldError, match=r"shipments\[\]\.lines.*seed-only"):
-        analysis.order_fill_rates(book["orders"], book["lines"], none, shipments=book["ships"])
-    # without the shipments frame, orders that say SHIPPED give the same signal
+        analysis.order_fill_rates(book["orders"], book["lines"], book["ships"], none)
+    # without shipments either, orders that say SHIPPED give the same signal
     with pytest.raises(MissingFieldError, match="2 shipped or delivered orders"):
-        analysis.order_fill_rates(book["orders"], book["lines"], none)
+        analysis.order_fill_rates(book["orders"], book["lines"], f.empty(f.SHIPMENTS_SCHEMA), none)
     with pytest.raises(MissingFieldError, match=r"shipments\[\]\.lines"):
-        analysis.backorder_aging(book["orders"], book["lines"], none, shipments=book["ships"])
+        analysis.backorder_aging(book["orders"], book["lines"], book["ships"], none)
 
 
 def test_order_fill_rates_seed_only_lines_match_by_part() -> None:
     orders = f.orders(("o1", "r1", "OPEN", None))
     lines = f.order_lines(("o1", 1, "A", 4), ("o1", 2, "B", 4))
     slines = f.shipment_lines(("s1", "o1", None, "A", 4), ("s1", "o1", None, "B", 1))
-    assert _rates(analysis.order_fill_rates(orders, lines, slines)) == pytest.approx(
+    ships = f.shipments(("s1", "o1", "UPS", "SHIPPED", None, None, None))
+    assert _rates(analysis.order_fill_rates(orders, lines, ships, slines)) == pytest.approx(
         (5 / 8, 1 / 2, 0.0)
     )
     with pytest.raises(MissingFieldError, match=r"orders\[\]\.orderDate"):
-        analysis.order_fill_rates(orders, lines, slines, period="1mo")
+        analysis.order_fill_rates(orders, lines, ships, slines, period="1mo")
     with pytest.raises(MissingFieldError, match=r"orders\[\]\.lines\[\]\.warehouse"):
-        analysis.order_fill_rates(orders, lines, slines, by="warehouse")
+        analysis.order_fill_rates(orders, lines, ships, slines, by="warehouse")
 
 
 # --------------------------------------------------------------------------- backorders
@@ -351,7 +352,9 @@ def test_order_fill_rates_seed_only_lines_match_by_part() -> None:
 
 def test_backorder_aging_buckets(book: dict[str, pl.DataFrame]) -> None:
     as_of = day(12, month=2)
-    out = analysis.backorder_aging(book["orders"], book["lines"], book["slines"], as_of=as_of)
+    out = analysis.backorder_aging(
+        book["orders"], book["lines"], book["ships"], book["slines"], as_of=as_of
+    )
     # open lines: o2L1 1 unit, ordered Jan 20 -> 23 days (15-30); o3L2 4 units, Feb 3 -> 9 days
     # (8-14); o5L1 2 units, Feb 10 -> 2 days (0-7); o1 complete, o4 cancelled
     assert out["age_bucket"].cast(pl.String).to_list() == ["0-7", "8-14", "15-30", "31+"]
@@ -359,9 +362,11 @@ def test_backorder_aging_buckets(book: dict[str, pl.DataFrame]) -> None:
     assert out["lines"].to_list() == [1, 1, 1, 0]
     assert out["share_of_units"].to_list() == pytest.approx([2 / 7, 4 / 7, 1 / 7, 0.0])
     # default as_of = latest order_date / updated_at = o5's updated_at, Feb 12
-    assert analysis.backorder_aging(book["orders"], book["lines"], book["slines"]).equals(out)
+    assert analysis.backorder_aging(
+        book["orders"], book["lines"], book["ships"], book["slines"]
+    ).equals(out)
     later = analysis.backorder_aging(
-        book["orders"], book["lines"], book["slines"], as_of=day(15, month=3)
+        book["orders"], book["lines"], book["ships"], book["slines"], as_of=day(15, month=3)
     )
     assert later["units_open"].to_list() == [0, 0, 0, 7]  # ages 54, 40, 33 days
 
@@ -374,10 +379,11 @@ def test_backorder_aging_detail_and_boundaries() -> None:
     )
     lines = f.order_lines(("o1", 1, "A", 3), ("o3", 1, "A", 5), ("o4", 1, "A", 5))
     none = f.empty(f.SHIPMENT_LINES_SCHEMA)
-    detail = analysis.backorder_aging(orders, lines, none, as_of=day(8), detail=True)
+    no_ships = f.empty(f.SHIPMENTS_SCHEMA)
+    detail = analysis.backorder_aging(orders, lines, no_ships, none, as_of=day(8), detail=True)
     assert detail.select("order_id", "quantity_open", "age_days").rows() == [("o1", 3, 7)]
     assert detail["age_bucket"].cast(pl.String).to_list() == ["0-7"]
-    eight = analysis.backorder_aging(orders, lines, none, as_of=day(9, 1), detail=True)
+    eight = analysis.backorder_aging(orders, lines, no_ships, none, as_of=day(9, 1), detail=True)
     assert eight.select("order_id", "age_days").rows() == [("o1", 8), ("o4", 0)]
     assert eight["age_bucket"].cast(pl.String).to_list() == ["8-14", "0-7"]
 
@@ -389,9 +395,9 @@ def test_backorder_aging_counts_shipments_shipped_by_as_of(
     out = analysis.backorder_aging(
         book["orders"],
         book["lines"],
+        book["ships"],
         book["slines"],
         as_of=day(3, 12, month=2),
-        shipments=book["ships"],
         detail=True,
     )
     o3 = out.filter(pl.col("order_id") == "o3")
@@ -540,7 +546,7 @@ def test_order_lead_times() -> None:
         ("s3", "o2", 1, "B", 5),
         ("s4", "o2", 2, "C", 3),  # o2 line 2 still short
     )
-    out = analysis.order_lead_times(orders, ships, lines, slines)
+    out = analysis.order_lead_times(orders, lines, ships, slines)
     assert out.select(
         "order_id", "shipments", "days_to_first_shipment", "days_to_complete"
     ).rows() == [("o1", 2, 1.5, 2.0), ("o2", 2, 0.25, None)]
@@ -551,7 +557,7 @@ def test_order_lead_times() -> None:
         ("s3", "o2", 1, "B", 5),
         ("s4", "o2", None, "C", 5),
     )
-    out2 = analysis.order_lead_times(orders, ships, lines, slines2)
+    out2 = analysis.order_lead_times(orders, lines, ships, slines2)
     assert out2["days_to_complete"].to_list() == [2.0, 2.0]
 
 
@@ -563,11 +569,11 @@ def test_order_lead_times_pools_a_part_shipped_partly_without_line_numbers() -> 
         ("s2", "o1", "UPS", "SHIPPED", day(3), None, None),
     )
     slines = f.shipment_lines(("s1", "o1", 1, "A", 4), ("s2", "o1", None, "A", 4))
-    out = analysis.order_lead_times(orders, ships, lines, slines)
+    out = analysis.order_lead_times(orders, lines, ships, slines)
     # pooled: 8 of part A ordered; 4 shipped Jan 2, 8 by Jan 3 -> complete after 2 days
     assert out.select("days_to_first_shipment", "days_to_complete").row(0) == (1.0, 2.0)
     # the fill rate agrees that the order is complete
-    assert analysis.order_fill_rates(orders, lines, slines)["order_fill_rate"][0] == 1.0
+    assert analysis.order_fill_rates(orders, lines, ships, slines)["order_fill_rate"][0] == 1.0
 
 
 # --------------------------------------------------------------------------- carriers
@@ -676,12 +682,12 @@ def test_every_helper_takes_lazy_frames(
     calls = {
         "stock": lambda L: analysis.stock_by_warehouse(L(inv)),
         "trend": lambda L: analysis.inventory_trend(L(hist)),
-        "supply": lambda L: analysis.days_of_supply(L(inv), L(ol), L(o)),
-        "fill": lambda L: analysis.order_fill_rates(L(o), L(ol), L(sl), shipments=L(s)),
-        "aging": lambda L: analysis.backorder_aging(L(o), L(ol), L(sl), shipments=L(s)),
+        "supply": lambda L: analysis.days_of_supply(L(inv), L(o), L(ol)),
+        "fill": lambda L: analysis.order_fill_rates(L(o), L(ol), L(s), L(sl)),
+        "aging": lambda L: analysis.backorder_aging(L(o), L(ol), L(s), L(sl)),
         "resellers": lambda L: analysis.reseller_concentration(L(o), L(ol)),
         "lag": lambda L: analysis.shipment_lag(L(orders), L(ships), by="carrier", promise_days=5),
-        "lead": lambda L: analysis.order_lead_times(L(o), L(s), L(ol), L(sl)),
+        "lead": lambda L: analysis.order_lead_times(L(o), L(ol), L(s), L(sl)),
         "carriers": lambda L: analysis.carrier_performance(L(orders), L(ships)),
         "late": lambda L: analysis.late_shipments(L(orders), L(ships)),
     }

@@ -25,7 +25,7 @@ PARTS = ["A", "B", "C"]
 @st.composite
 def books(draw: st.DrawFn) -> dict[str, pl.DataFrame]:
     n_orders = draw(st.integers(1, 5))
-    orders, lines, slines = [], [], []
+    orders, lines, slines, ships = [], [], [], []
     for i in range(n_orders):
         oid = f"o{i}"
         status = draw(st.sampled_from(["OPEN", "SHIPPED", "CANCELLED", "CLOSED"]))
@@ -41,19 +41,31 @@ def books(draw: st.DrawFn) -> dict[str, pl.DataFrame]:
                 if numbered
                 else draw(st.sampled_from(PARTS))
             )
-            slines.append((f"s{i}-{s}", oid, line_number, part, draw(st.integers(1, 8))))
+            sid = f"s{i}-{s}"
+            slines.append((sid, oid, line_number, part, draw(st.integers(1, 8))))
+            state = draw(st.sampled_from(["SHIPPED", "DELIVERED", "PROCESSING", "CANCELLED"]))
+            ships.append((sid, oid, "UPS", state, day(2 + i), None, None))
     return {
         "orders": f.orders(*orders),
         "lines": f.order_lines(*lines),
+        "ships": f.shipments(*ships) if ships else f.empty(f.SHIPMENTS_SCHEMA),
         "slines": f.shipment_lines(*slines) if slines else f.empty(f.SHIPMENT_LINES_SCHEMA),
     }
 
 
 def naive_lines(book: dict[str, pl.DataFrame], *, keep_cancelled: bool) -> list[dict[str, Any]]:
     status = {o["order_id"]: str(o["status"]) for o in book["orders"].to_dicts()}
+    # lines of cancelled shipments, or of shipments still processing, never count as shipped
+    left = {
+        s["shipment_id"]
+        for s in book["ships"].to_dicts()
+        if str(s["status"]) not in ("CANCELLED", "PROCESSING")
+    }
     by_number: dict[tuple[str, int], int] = defaultdict(int)
     by_part: dict[tuple[str, str], int] = defaultdict(int)
     for s in book["slines"].to_dicts():
+        if s["shipment_id"] not in left:
+            continue
         if s["line_number"] is None:
             by_part[(s["order_id"], s["part_number"])] += s["quantity"]
         else:
@@ -83,7 +95,11 @@ def test_fill_rates_match_naive(book: dict[str, pl.DataFrame], keep_cancelled: b
         return  # that case raises MissingFieldError, tested by hand in test_analysis.py
     lines = [m for m in naive_lines(book, keep_cancelled=keep_cancelled) if m["quantity_ordered"]]
     out = analysis.order_fill_rates(
-        book["orders"], book["lines"], book["slines"], include_cancelled=keep_cancelled
+        book["orders"],
+        book["lines"],
+        book["ships"],
+        book["slines"],
+        include_cancelled=keep_cancelled,
     ).row(0, named=True)
     ordered = sum(m["quantity_ordered"] for m in lines)
     shipped = sum(m["shipped"] for m in lines)
@@ -120,5 +136,7 @@ def test_backorder_aging_matches_naive(book: dict[str, pl.DataFrame]) -> None:
             age = (as_of - dates[m["order_id"]]).days
             bucket = "0-7" if age <= 7 else "8-14" if age <= 14 else "15-30" if age <= 30 else "31+"
             expected[bucket] += open_units
-    out = analysis.backorder_aging(book["orders"], book["lines"], book["slines"], as_of=as_of)
+    out = analysis.backorder_aging(
+        book["orders"], book["lines"], book["ships"], book["slines"], as_of=as_of
+    )
     assert dict(zip(out["age_bucket"].cast(pl.String), out["units_open"], strict=True)) == expected

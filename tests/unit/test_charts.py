@@ -195,24 +195,57 @@ def test_fill_rate_chart_by_period() -> None:
     rates = pl.DataFrame(
         {
             "period": [day(1), day(1, month=2)],
-            "orders": [2, 2],
+            "orders": [40, 2],
             "unit_fill_rate": [0.9, 0.5],
             "line_fill_rate": [0.8, 0.4],
             "order_fill_rate": [0.7, 0.0],
         }
     )
     spec = charts.fill_rate_chart(rates, source="sandbox").to_dict()
-    assert spec["mark"]["type"] == "line"
-    assert spec["encoding"]["x"]["field"] == "period"
-    assert spec["encoding"]["y"]["field"] == "rate"
-    assert spec["encoding"]["color"]["field"] == "metric"
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "point", "point"]
+    line = spec["layer"][0]
+    # one ordinal tick per month, under its points (not a continuous time axis)
+    assert line["encoding"]["x"]["field"] == "period"
+    assert line["encoding"]["x"]["type"] == "ordinal"
+    assert line["encoding"]["x"]["timeUnit"] == "utcyearmonth"
+    assert line["encoding"]["y"]["field"] == "rate"
+    assert line["encoding"]["color"]["field"] == "metric"
     rows = _data(spec)
     assert len(rows) == 6  # 2 periods x 3 rates
     assert {r["metric"] for r in rows} == {"unit fill rate", "line fill rate", "order fill rate"}
+    # February has 2 orders (< 30): incomplete, drawn hollow and named in the subtitle
+    assert {r["rate"]: r["incomplete"] for r in rows if r["metric"] == "unit fill rate"} == {
+        0.9: False,
+        0.5: True,
+    }
+    assert spec["layer"][2]["mark"]["filled"] is False
+    assert "hollow = incomplete period: Feb 2026" in _subtitle(spec)
     assert "as of" not in _subtitle(spec)  # period starts are not an as-of time
     assert "shipped (capped) / ordered" in _subtitle(spec)
     with_as_of = charts.fill_rate_chart(rates, source="sandbox", as_of=AS_OF).to_dict()
     assert _subtitle(with_as_of).startswith("sandbox data · " + AS_OF_TEXT)
+
+
+def test_fill_rate_chart_marks_a_month_not_over_at_as_of() -> None:
+    rates = pl.DataFrame(
+        {
+            "period": [day(1), day(1, month=2)],
+            "orders": [40, 40],
+            "unit_fill_rate": [0.9, 0.5],
+            "line_fill_rate": [0.8, 0.4],
+            "order_fill_rate": [0.7, 0.0],
+        }
+    )
+    # data taken on Feb 10: February is not over
+    spec = charts.fill_rate_chart(rates, as_of=day(10, month=2)).to_dict()
+    flags = {r["rate"]: r["why_incomplete"] for r in _data(spec) if r["metric"] == "unit fill rate"}
+    assert flags == {0.9: "", 0.5: "period not over at as-of"}
+    # on Mar 1 both months are complete, and nothing is named
+    done = charts.fill_rate_chart(rates, as_of=day(1, month=3)).to_dict()
+    assert "hollow" not in _subtitle(done)
+    # fewer orders are fine with a lower threshold
+    small = charts.fill_rate_chart(rates.with_columns(pl.lit(5).alias("orders")), min_orders=5)
+    assert "hollow" not in _subtitle(small.to_dict())
 
 
 def test_fill_rate_chart_by_group_and_overall() -> None:

@@ -93,13 +93,13 @@ def _namespace(
     if notebook == "02_inventory_by_warehouse":
         ns["trend"] = vk.inventory_trend(history, by="warehouse", every="1w")
         ns["supply"] = vk.days_of_supply(
-            inventory, order_lines, orders, window_days=28, threshold_days=14
+            inventory, orders, order_lines, window_days=28, threshold_days=14
         )
     if notebook == "03_order_fill_rates":
         ns["monthly"] = vk.order_fill_rates(
-            orders, order_lines, shipment_lines, period="1mo", shipments=shipments
+            orders, order_lines, shipments, shipment_lines, period="1mo"
         )
-        ns["aging"] = vk.backorder_aging(orders, order_lines, shipment_lines, shipments=shipments)
+        ns["aging"] = vk.backorder_aging(orders, order_lines, shipments, shipment_lines)
     if notebook == "04_shipment_lag_and_carriers":
         ns["performance"] = vk.carrier_performance(orders, shipments)
         ns["late"] = vk.late_shipments(orders, shipments)
