@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -41,8 +42,13 @@ def _commands() -> list[tuple[tuple[str, ...], click.Command]]:
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
+def runner() -> Iterator[CliRunner]:
+    """A runner; the CLI's logging set-up (level, handler) is undone after each test."""
+    logger = logging.getLogger("vendorkit")
+    level, handlers = logger.level, list(logger.handlers)
+    yield CliRunner()
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
 
 
 @pytest.fixture
