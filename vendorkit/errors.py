@@ -13,6 +13,7 @@ known, and what to do next. Each class also inherits from the builtin it resembl
     ├── ContractError (ValueError)          a response whose shape breaks the API contract
     ├── ValidationError (ValueError)        records that fail their schema (see the rejects table)
     ├── MissingFieldError (KeyError)        an analysis helper needs a column the data lacks
+    ├── DataCheckError (AssertionError)     a store failed a fitness check (``Handle.check``)
     ├── StoreError (RuntimeError)           the DuckDB cache cannot be used
     │   └── StoreLockedError                another process holds the store's write lock
     └── SyncError (ExceptionGroup)          a sync in which endpoints failed: the group of
@@ -44,6 +45,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "ContractError",
+    "DataCheckError",
     "MissingFieldError",
     "RateLimitError",
     "StoreError",
@@ -165,6 +167,13 @@ class MissingFieldError(VendorkitError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class DataCheckError(VendorkitError, AssertionError):
+    """A store is not fit to analyse: stale, empty, or too many rejects (``Handle.check``).
+
+    A notebook's check cell raises it, so ``vendorkit notebooks run`` fails with its message.
+    """
 
 
 class StoreError(VendorkitError, RuntimeError):

@@ -557,6 +557,102 @@ class Handle:
             self._check_open()
             return store_status(self.store)
 
+    def check(
+        self,
+        endpoints: str | Iterable[str] | None = None,
+        *,
+        max_age: MaxAge = "2d",
+        max_reject_share: float = 0.05,
+        min_rows: int = 1,
+    ) -> pl.DataFrame:
+        """Check the store is fit to analyse; raise :class:`~vendorkit.errors.DataCheckError` if not.
+
+        Per endpoint: synced at least once, the last successful sync younger than
+        ``max_age``, at least ``min_rows`` rows, and rejects of the last sync at most
+        ``max_reject_share`` of the records it fetched. The curated notebooks run this as
+        their validation on a real store. Never syncs.
+
+        Returns:
+            One row per (endpoint, check): value, limit, ok.
+
+        Raises:
+            DataCheckError: a check failed; the message lists every failure.
+
+        Example:
+            >>> import vendorkit as vk
+            >>> with vk.connect(":memory:") as h:
+            ...     _ = h.sync(["orders"])
+            ...     h.check("orders")["ok"].all()
+            True
+        """
+        from vendorkit.errors import DataCheckError
+        from vendorkit.loaders import parse_max_age
+        from vendorkit.sync import resolve_endpoints
+
+        names = resolve_endpoints(endpoints)
+        limit = parse_max_age(max_age)
+        status = {r["endpoint"]: r for r in self.status().iter_rows(named=True)}
+        log = self.sync_log().filter(pl.col("outcome") == "ok")
+        rows: list[dict[str, Any]] = []
+        for name in names:
+            st = status.get(name, {})
+            last = log.filter(pl.col("endpoint") == name).head(1)
+            fetched = int(last["fetched"][0] or 0) if last.height else 0
+            rejected = int(last["rejected"][0] or 0) if last.height else 0
+            share = rejected / fetched if fetched else 0.0
+            age = st.get("age_s")
+            rows += [
+                {
+                    "endpoint": name,
+                    "check": "synced",
+                    "value": float(last.height > 0),
+                    "limit": 1.0,
+                    "ok": last.height > 0,
+                },
+                {
+                    "endpoint": name,
+                    "check": "age_s",
+                    "value": None if age is None else float(age),
+                    "limit": None if limit is None else limit.total_seconds(),
+                    "ok": age is not None and (limit is None or age <= limit.total_seconds()),
+                },
+                {
+                    "endpoint": name,
+                    "check": "rows",
+                    "value": float(st.get("rows") or 0),
+                    "limit": float(min_rows),
+                    "ok": (st.get("rows") or 0) >= min_rows,
+                },
+                {
+                    "endpoint": name,
+                    "check": "reject_share",
+                    "value": share,
+                    "limit": max_reject_share,
+                    "ok": share <= max_reject_share,
+                },
+            ]
+        frame = pl.DataFrame(
+            rows,
+            schema={
+                "endpoint": pl.String,
+                "check": pl.String,
+                "value": pl.Float64,
+                "limit": pl.Float64,
+                "ok": pl.Boolean,
+            },
+        )
+        failed = frame.filter(~pl.col("ok"))
+        if failed.height:
+            detail = "; ".join(
+                f"{r['endpoint']} {r['check']}={r['value']} (limit {r['limit']})"
+                for r in failed.iter_rows(named=True)
+            )
+            raise DataCheckError(
+                f"the store {self.settings.db_path} failed {failed.height} check(s): {detail}; "
+                "run `vendorkit sync` (and `vendorkit rejects` to see what was quarantined)"
+            )
+        return frame
+
     def export_parquet(
         self, out_dir: str | os.PathLike[str], *, tables: Iterable[str] | None = None
     ) -> dict[str, Path]:

@@ -22,6 +22,7 @@ EXPECTED_ALL = {
     "StoreError",
     "StoreLockedError",
     "SyncError",
+    "DataCheckError",
     # the handle
     "connect",
     "Handle",

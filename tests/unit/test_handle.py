@@ -81,3 +81,29 @@ def test_bound_charts_fill_in_the_handle_source() -> None:
     explicit = bound.stock_by_warehouse_chart(stock, source="api")
     assert "sandbox data" not in str(explicit.to_dict()["title"])
     assert bound.save_chart.__name__ == "save_chart"
+
+
+def test_check_passes_on_a_fresh_store_and_names_every_failure(
+    opened: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with vk.connect(":memory:") as h:
+        with pytest.raises(vk.DataCheckError, match=r"orders synced=0\.0") as never:
+            h.check("orders")
+        assert "vendorkit sync" in str(never.value)
+        h.sync(["orders"])
+        assert h.check("orders")["ok"].all()
+        # a day later the same store is stale for a 1-hour limit
+        import vendorkit.handle as handle_mod
+
+        real_status = handle_mod.Handle.status
+
+        def aged(self: Any) -> Any:
+            import polars as pl
+
+            return real_status(self).with_columns(pl.lit(86_400, pl.Int64).alias("age_s"))
+
+        monkeypatch.setattr(handle_mod.Handle, "status", aged)
+        with pytest.raises(vk.DataCheckError, match=r"orders age_s=86400\.0 \(limit 3600\.0\)"):
+            h.check("orders", max_age="1h")
+        with pytest.raises(vk.DataCheckError, match="reject_share"):
+            h.check("orders", max_age=None, max_reject_share=-1.0)
