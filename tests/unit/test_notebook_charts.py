@@ -1,6 +1,7 @@
 """The charts the curated notebooks draw, checked as specs (their cells ignore output in nbval).
 
-Every notebook cell tagged ``nbval-ignore-output`` must be a chart cell (``charts.*(...)``):
+Every notebook cell tagged ``nbval-ignore-output`` must be a chart cell (``h.charts.*(...)``,
+the handle's charts, which carry its source):
 numbers are never hidden from nbval. Each such cell's source is evaluated here, exactly as
 written in the notebook, against frames built the way the notebook builds them, but from the
 sandbox's ground truth (no network, no store). The resulting Vega-Lite spec is checked for
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import nbformat
@@ -19,7 +21,7 @@ import polars as pl
 import pytest
 
 import vendorkit as vk
-from vendorkit import charts
+from vendorkit.handle import BoundCharts
 from vendorkit.sandbox import Sandbox, SandboxConfig
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -59,9 +61,9 @@ def world() -> dict[str, pl.DataFrame]:
 
 @pytest.fixture(scope="module")
 def history() -> pl.DataFrame:
-    """Four weekly inventory snapshots, as notebook 02 syncs them."""
+    """Daily inventory snapshots, as notebook 02 syncs them."""
     snapshots = []
-    for i, as_of in enumerate([date(2026, 10, 11), date(2026, 10, 18), date(2026, 10, 25)]):
+    for i, as_of in enumerate([date(2026, 10, 30), date(2026, 10, 31), date(2026, 11, 1)]):
         inv = Sandbox(SandboxConfig(as_of=as_of, scale=0.2)).ground_truth("inventory")
         snapshots.append(
             inv.select(
@@ -80,9 +82,8 @@ def _namespace(
     inventory, orders, order_lines, shipments, shipment_lines = (world[t] for t in TABLES)
     ns: dict[str, Any] = {
         "vk": vk,
-        "charts": charts,
         "pl": pl,
-        "settings": vk.Settings(db=":memory:"),
+        "h": SimpleNamespace(charts=BoundCharts("sandbox")),  # a sandbox handle's charts
         "inventory": inventory,
         "orders": orders,
         "order_lines": order_lines,
@@ -91,7 +92,7 @@ def _namespace(
         "stock": vk.stock_by_warehouse(inventory),
     }
     if notebook == "02_inventory_by_warehouse":
-        ns["trend"] = vk.inventory_trend(history, by="warehouse", every="1w")
+        ns["trend"] = vk.inventory_trend(history, by="warehouse", every="1d")
         ns["supply"] = vk.days_of_supply(
             inventory, orders, order_lines, window_days=28, threshold_days=14
         )
@@ -128,11 +129,11 @@ def test_ignored_cells_are_exactly_the_chart_cells() -> None:
     cells = _chart_cells()
     assert cells, "no chart cells found in notebooks/"
     for notebook, source in cells:
-        assert source.startswith("charts.") and "\n" not in source, (
+        assert source.startswith("h.charts.") and "\n" not in source, (
             f"{notebook}: a cell that ignores its output in nbval must be a single chart call, "
             f"got {source!r}"
         )
-    found = {(nb, src.split("(", 1)[0].removeprefix("charts.")) for nb, src in cells}
+    found = {(nb, src.split("(", 1)[0].removeprefix("h.charts.")) for nb, src in cells}
     assert found == set(EXPECTED)
 
 
@@ -142,7 +143,7 @@ def test_notebook_chart_spec(
 ) -> None:
     chart = eval(source, _namespace(notebook, world, history))  # the notebook's own code
     spec = chart.to_dict()
-    function = source.split("(", 1)[0].removeprefix("charts.")
+    function = source.split("(", 1)[0].removeprefix("h.charts.")
     marks, fields, title_words = EXPECTED[(notebook, function)]
     assert marks <= _marks(spec), (function, _marks(spec))
     assert fields <= _fields(spec), (function, _fields(spec))
