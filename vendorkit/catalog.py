@@ -65,6 +65,7 @@ __all__ = [
     "Child",
     "Column",
     "Endpoint",
+    "LiveView",
     "Partition",
     "Table",
     "api_field",
@@ -856,8 +857,12 @@ _version = 0
 V = TypeVar("V")
 
 
-class _Live(Mapping[str, V]):
-    """A read-only mapping recomputed from the registry whenever it changes."""
+class LiveView(Mapping[str, V]):
+    """A read-only mapping recomputed from the registry whenever it changes.
+
+    Derived tables (store DDL, keys, pandera models) are ``LiveView`` s, so an endpoint
+    added with :func:`register` appears in all of them.
+    """
 
     def __init__(self, build: Callable[[], dict[str, V]], what: str) -> None:
         self._build = build
@@ -920,11 +925,11 @@ def _all_tables() -> dict[str, Table]:
 
 
 #: Endpoint name -> :class:`Endpoint` (live: includes endpoints added with :func:`register`).
-ENDPOINTS: Mapping[str, Endpoint] = _Live(lambda: dict(_registry), "endpoints")
+ENDPOINTS: Mapping[str, Endpoint] = LiveView(lambda: dict(_registry), "endpoints")
 #: The endpoint names in order (live, compares equal to a tuple).
 ENDPOINT_NAMES: Sequence[str] = _Names()
 #: Every table name -> :class:`Table`: each endpoint's tables, then rejects and sync_log.
-TABLES: Mapping[str, Table] = _Live(_all_tables, "tables")
+TABLES: Mapping[str, Table] = LiveView(_all_tables, "tables")
 
 
 def get_endpoint(name: str) -> Endpoint:
