@@ -10,7 +10,7 @@ checks only column names and dtypes.
 
 Example:
     >>> Inventory.to_schema().unique
-    ['part_number', 'warehouse_id']
+    ('part_number', 'warehouse_id')
     >>> TABLE_SCHEMAS["orders"] is Orders
     True
 """
