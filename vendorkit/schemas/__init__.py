@@ -16,6 +16,7 @@ are derived from the endpoint catalog (:mod:`vendorkit.catalog`), and
 ``docs/data-dictionary.md`` is generated from it.
 """
 
+from vendorkit.schemas.dedup import latest_versions
 from vendorkit.schemas.models import (
     ENDPOINT_TABLES,
     TABLE_KEYS,
@@ -31,7 +32,6 @@ from vendorkit.schemas.models import (
     data_dictionary_markdown,
     write_data_dictionary,
 )
-from vendorkit.schemas.dedup import latest_versions
 from vendorkit.schemas.pipeline import REJECTS_SCHEMA, Batch, BatchCounts, normalise
 
 __all__ = [
