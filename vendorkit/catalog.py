@@ -294,11 +294,15 @@ class Endpoint:
             raise ConfigError(f"{where}: cursor {self.cursor!r} must be a wire timestamp")
         if self.status is not None:
             col = self.table.column(self.status)
-            raw = self.table.column(f"{self.status}_raw")
-            if not isinstance(col.dtype, pl.Enum) or raw.parse != "status_raw":
+            spelled = [c for c in self.table.columns if c.name == f"{self.status}_raw"]
+            if (
+                not isinstance(col.dtype, pl.Enum)
+                or not spelled
+                or spelled[0].parse != "status_raw"
+            ):
                 raise ConfigError(
                     f"{where}: status {self.status!r} must be an Enum with a "
-                    f"{self.status}_raw companion"
+                    f"{self.status}_raw companion (parse='status_raw')"
                 )
         if self.child is not None:
             names = self.child.table.names

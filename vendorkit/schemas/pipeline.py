@@ -46,16 +46,7 @@ from vendorkit.statuses import canonical_status_expr
 
 __all__ = ["REJECTS_SCHEMA", "Batch", "BatchCounts", "normalise"]
 
-REJECTS_SCHEMA: dict[str, pl.DataType] = {
-    "endpoint": pl.String(),
-    "sync_id": pl.String(),
-    "page_number": pl.Int32(),
-    "record_index": pl.Int32(),
-    "record_key": pl.String(),
-    "field": pl.String(),
-    "reason": pl.String(),
-    "raw_record": pl.String(),
-}
+REJECTS_SCHEMA: dict[str, pl.DataType] = catalog.REJECTS.schema()
 """Columns and dtypes of :attr:`Batch.rejects` (the ``rejects`` table)."""
 
 _VALUE_SHOWN = 60  # characters of an offending value quoted in a reason
