@@ -11,7 +11,8 @@ default, or the ``change_calls`` fault), so identical configs give identical byt
 expiry and rate-limit windows use real (monotonic) time.
 
 Files: ``config.py`` (SandboxConfig, FaultConfig), ``world.py`` (generation),
-``render.py`` (per-record JSON, invalid records), ``mutate.py`` (changes "now"),
+``render.py`` (per-record JSON, invalid records; :class:`EndpointRenderer` serves a catalog
+endpoint beyond the built-in three), ``mutate.py`` (changes "now"),
 ``faults.py`` (fault decisions), ``app.py`` (request handling), ``server.py`` (HTTP server
 and httpx transport), ``cli.py`` (``vendorkit sandbox serve``).
 

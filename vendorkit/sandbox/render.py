@@ -446,13 +446,13 @@ def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
 
 
 def id_col_wire(endpoint: str) -> str:
-    """The wire name of an endpoint's key field."""
-    return {"inventory": "partNumber,warehouse", "orders": "orderId", "shipments": "id"}[endpoint]
+    """The wire name(s) of an endpoint's key field(s), comma-separated (from the catalog)."""
+    return ",".join(catalog.get_endpoint(endpoint).primary_key)
 
 
 def cursor_wire(endpoint: str) -> str:
-    """The wire name of an endpoint's cursor field."""
-    return "lastUpdated" if endpoint == "inventory" else "updatedAt"
+    """The wire name of an endpoint's cursor field (from the catalog)."""
+    return catalog.get_endpoint(endpoint).cursor_field
 
 
 def _bad_id(endpoint: str, letter: str, j: int) -> str:

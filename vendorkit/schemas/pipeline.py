@@ -20,7 +20,12 @@ Python loop over records on the clean path):
 4. **Quarantine** whole records: an order or shipment with one bad line is rejected whole;
    one reject row per failing field, carrying the record's JSON text as served.
 5. **Deduplicate** by key among the valid records: the latest ``lastUpdated`` /
-   ``updatedAt`` wins; ties go to the later page, then the later position.
+   ``updatedAt`` wins; ties go to the later page, then the later position
+   (:func:`vendorkit.schemas.dedup.latest_versions`, also used to merge chunks in a sync).
+
+Which wire field feeds which typed column, how it is read, what is required, the keys, the
+cursor, the status column and the child table all come from the endpoint catalog
+(:mod:`vendorkit.catalog`); nothing here names an endpoint.
 
 Counts add up: ``fetched == loaded + rejected + deduplicated``.
 """
@@ -721,7 +726,8 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
     """Turn one endpoint's raw pages into typed, validated, deduplicated tables and rejects.
 
     Args:
-        endpoint: ``"inventory"``, ``"orders"`` or ``"shipments"``.
+        endpoint: a catalog endpoint (``"inventory"``, ``"orders"``, ``"shipments"``, or one
+            added with :func:`vendorkit.catalog.register`).
         data: the pages of one fetch (objects with ``number``, ``body`` and ``records``, the
             all-String wire frame), or a raw frame with the wire columns plus ``_page``
             (Int32) and ``_index`` (Int32, the record's 0-based position in its page).
