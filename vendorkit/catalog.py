@@ -854,6 +854,9 @@ SYNC_LOG = Table(
 
 # --------------------------------------------------------------------------- the registry
 
+#: Bookkeeping tables of the store that no endpoint may reuse as a table name.
+_STORE_TABLES = ("raw_pages", "cursors", "vendorkit_meta")
+
 _lock = threading.RLock()
 _registry: dict[str, Endpoint] = {e.name: e for e in (INVENTORY, ORDERS, SHIPMENTS)}
 _version = 0
@@ -1048,7 +1051,8 @@ def register(endpoint: Endpoint) -> _Registration:
     with _lock:
         if endpoint.name in _registry:
             raise ConfigError(f"endpoint {endpoint.name!r} is already in the catalog")
-        taken = set(_all_tables())
+        taken = set(_all_tables()) | set(_STORE_TABLES)
+        taken |= {e.snapshots_table for e in _registry.values() if e.snapshots_table}
         for other in _registry.values():
             if other.path == endpoint.path or other.list_key == endpoint.list_key:
                 raise ConfigError(

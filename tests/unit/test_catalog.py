@@ -182,6 +182,8 @@ def test_register_refuses_clashes() -> None:
                                              key=("order_id",)), cursor="updated_at")  # fmt: skip
     with pytest.raises(ConfigError, match=r"table\(s\) \['orders'\] already exist"):
         catalog.register(clash)
+    with pytest.raises(ConfigError, match=r"table\(s\) \['cursors'\] already exist"):
+        catalog.register(_endpoint("cursors"))  # the store's own bookkeeping table
     with pytest.raises(ConfigError, match="cannot be removed"):
         catalog.unregister("orders")
     assert catalog.ENDPOINT_NAMES == ("inventory", "orders", "shipments")
