@@ -102,10 +102,6 @@ def _snapshot_view_ddl(endpoint: catalog.Endpoint) -> str:
     )
 
 
-def _inventory_view_ddl() -> str:
-    return _snapshot_view_ddl(catalog.get_endpoint("inventory"))
-
-
 _STATIC_DDL = (
     """CREATE TABLE IF NOT EXISTS raw_pages (
         sync_id VARCHAR, endpoint VARCHAR, pass_number SMALLINT, page_number INTEGER,
