@@ -69,10 +69,12 @@ __all__ = [
     "Partition",
     "Table",
     "api_field",
+    "catalog_version",
     "endpoint_of",
     "get_endpoint",
     "get_table",
     "register",
+    "unregister",
     "validated_tables",
 ]
 
