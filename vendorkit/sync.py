@@ -339,7 +339,7 @@ def _combine(endpoint: str, batches: list[Any]) -> _Combined:
     The rule of a batch's own dedup (:func:`vendorkit.schemas.latest_versions`): the
     endpoint's version column (its catalog ``cursor``) wins, then the later chunk/position.
     """
-    from vendorkit.schemas import latest_versions  # schemas is loaded: batches exist
+    from vendorkit.schemas import latest_versions  # lazy: keeps `import vendorkit` light
 
     names = ENDPOINT_TABLES[endpoint]
     counts = {
