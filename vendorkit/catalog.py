@@ -74,6 +74,7 @@ __all__ = [
     "get_endpoint",
     "get_table",
     "register",
+    "seed_columns",
     "unregister",
     "validated_tables",
 ]
@@ -1019,6 +1020,31 @@ def api_field(table: str, column: str) -> str | None:
             return f"{root}.{parent}" if parent else None
         return None
     return f"{root}.{col.wire}" if col.wire is not None else None
+
+
+def seed_columns(table: str) -> tuple[str, ...]:
+    """The columns of ``table`` filled from fields the seed spec promises (the rest may be
+    missing from real data; a helper needing one should say which API field it lacks).
+
+    Example:
+        >>> seed_columns("order_lines")
+        ('order_id', 'part_number', 'quantity_ordered')
+    """
+    ep = endpoint_of(table)
+    if ep is None:
+        return ()
+    if ep.child is not None and ep.child.table.name == table and not ep.child.seed:
+        return ()  # the whole array is an extension (shipment lines)
+    tab = TABLES[table]
+    out = []
+    for col in tab.columns:
+        if col.derived == "parent":
+            parent = ep.table.column(col.name)
+            if parent.seed:
+                out.append(col.name)
+        elif col.wire is not None and col.seed:
+            out.append(col.name)
+    return tuple(out)
 
 
 class _Registration:

@@ -153,6 +153,18 @@ def test_api_field_agrees_with_the_analysis_hints() -> None:
             assert catalog.api_field(table, column) == hint, (table, column)
 
 
+def test_seed_columns_cover_the_analysis_seed_lists() -> None:
+    from vendorkit import analysis
+
+    assert catalog.seed_columns("inventory") == (
+        "part_number", "warehouse_id", "quantity_on_hand", "last_updated",
+    )  # fmt: skip
+    assert catalog.seed_columns("shipment_lines") == ()
+    hand_kept: dict[str, tuple[str, ...]] = getattr(analysis, "_SEED_COLUMNS", {})
+    for table, columns in hand_kept.items():
+        assert set(columns) <= set(catalog.seed_columns(table)), table
+
+
 def test_register_is_temporary_and_every_derived_view_follows() -> None:
     from vendorkit.export import EXPORT_TABLES
     from vendorkit.schemas import ENDPOINT_TABLES as BATCH_TABLES
