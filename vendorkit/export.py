@@ -10,7 +10,9 @@ Layout under ``directory`` (zstd-compressed Parquet, one folder per table)::
     order_status_history/observed_month=.../     shipment_status_history/observed_month=.../
     inventory/data_0.parquet   rejects/...   sync_log/...   (small: one file each)
 
-Rows without the partition date go to ``..._month=__unknown__``. DuckDB writes straight
+Which tables exist and how each is partitioned comes from the endpoint catalog
+(``Table.partition``: a child table is partitioned like its parent record, through the
+key). Rows without the partition date go to ``..._month=__unknown__``. DuckDB writes straight
 from the store to the files (streaming, nothing through Python). Re-exporting to the same
 directory replaces each table's folder.
 
@@ -23,12 +25,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
+from vendorkit import catalog
 from vendorkit.errors import StoreError
 from vendorkit.store import TABLE_SCHEMAS, Store, _q
 
@@ -40,54 +43,43 @@ __all__ = ["EXPORT_TABLES", "export_parquet"]
 _UNKNOWN = "'__unknown__'"
 
 
-def _month(expr: str) -> str:
-    return f"coalesce(strftime({expr}, '%Y-%m'), {_UNKNOWN})"
-
-
 def _cols(table: str, alias: str = "t") -> str:
     return ", ".join(f"{alias}.{_q(c)}" for c in TABLE_SCHEMAS[table])
 
 
-#: table -> (SELECT producing the rows incl. the partition column, partition column or None)
-EXPORT_TABLES: dict[str, tuple[str, str | None]] = {
-    "inventory_history": (
-        f"SELECT {_cols('inventory_history')}, "
-        "coalesce(CAST(CAST(t.snapshot_at AS DATE) AS VARCHAR), "
-        f"{_UNKNOWN}) AS snapshot_date FROM inventory_history t",
-        "snapshot_date",
-    ),
-    "inventory": (f"SELECT {_cols('inventory')} FROM inventory t", None),
-    "orders": (
-        f"SELECT {_cols('orders')}, {_month('t.order_date')} AS order_month FROM orders t",
-        "order_month",
-    ),
-    "order_lines": (
-        f"SELECT {_cols('order_lines')}, {_month('o.order_date')} AS order_month "
-        "FROM order_lines t LEFT JOIN orders o ON o.order_id = t.order_id",
-        "order_month",
-    ),
-    "shipments": (
-        f"SELECT {_cols('shipments')}, {_month('t.ship_date')} AS ship_month FROM shipments t",
-        "ship_month",
-    ),
-    "shipment_lines": (
-        f"SELECT {_cols('shipment_lines')}, {_month('s.ship_date')} AS ship_month "
-        "FROM shipment_lines t LEFT JOIN shipments s ON s.shipment_id = t.shipment_id",
-        "ship_month",
-    ),
-    "order_status_history": (
-        f"SELECT {_cols('order_status_history')}, {_month('t.observed_at')} AS observed_month "
-        "FROM order_status_history t",
-        "observed_month",
-    ),
-    "shipment_status_history": (
-        f"SELECT {_cols('shipment_status_history')}, "
-        f"{_month('t.observed_at')} AS observed_month FROM shipment_status_history t",
-        "observed_month",
-    ),
-    "rejects": ("SELECT * FROM rejects", None),
-    "sync_log": (f"SELECT {_cols('sync_log')} FROM sync_log t", None),
-}
+def _bucket(expr: str, unit: str) -> str:
+    if unit == "day":
+        return f"coalesce(CAST(CAST({expr} AS DATE) AS VARCHAR), {_UNKNOWN})"
+    return f"coalesce(strftime({expr}, '%Y-%m'), {_UNKNOWN})"
+
+
+def _export_select(table: catalog.Table) -> tuple[str, str | None]:
+    """The SELECT exporting ``table`` (with its partition column, if any) and that column."""
+    name = table.name
+    if name == catalog.REJECTS.name:
+        return "SELECT * FROM rejects", None
+    part = table.partition
+    if part is None:
+        return f"SELECT {_cols(name)} FROM {_q(name)} t", None
+    if part.via is None:
+        bucket = _bucket(f"t.{_q(part.column)}", part.unit)
+        return f"SELECT {_cols(name)}, {bucket} AS {_q(part.name)} FROM {_q(name)} t", part.name
+    parent = catalog.get_table(part.via)
+    link = " AND ".join(f"p.{_q(k)} = t.{_q(k)}" for k in parent.key)
+    bucket = _bucket(f"p.{_q(part.column)}", part.unit)
+    return (
+        f"SELECT {_cols(name)}, {bucket} AS {_q(part.name)} FROM {_q(name)} t "
+        f"LEFT JOIN {_q(part.via)} p ON {link}",
+        part.name,
+    )
+
+
+#: table -> (SELECT producing the rows incl. the partition column, partition column or None).
+#: Derived from the catalog's tables and their ``partition`` (live: registered endpoints too).
+EXPORT_TABLES: Mapping[str, tuple[str, str | None]] = catalog.LiveView(
+    lambda: {name: _export_select(table) for name, table in catalog.TABLES.items()},
+    "export tables",
+)
 
 
 def export_parquet(

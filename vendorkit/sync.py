@@ -327,9 +327,6 @@ class _Fetched:
 #: polars' working sets small; duplicates across chunks are resolved afterwards.
 CHUNK_RECORDS = 100_000
 
-#: Typed column that orders versions of one key (latest wins), per endpoint.
-_VERSION_COLUMN = {"inventory": "last_updated", "orders": "updated_at", "shipments": "updated_at"}
-
 
 class _Chunker:
     """Feed pages in order; normalise every ~``chunk_records`` records; merge at the end."""
@@ -366,8 +363,11 @@ class _Chunker:
 def _combine(endpoint: str, batches: list[Any]) -> _Combined:
     """Merge chunk batches: concatenate, then keep the latest version of keys seen twice.
 
-    Same rule as within a batch: the latest version column wins, then the later chunk.
+    The rule of a batch's own dedup (:func:`vendorkit.schemas.latest_versions`): the
+    endpoint's version column (its catalog ``cursor``) wins, then the later chunk/position.
     """
+    from vendorkit.schemas import latest_versions  # lazy: keeps `import vendorkit` light
+
     names = ENDPOINT_TABLES[endpoint]
     counts = {
         name: sum(_count(getattr(b, "counts", None), name) or 0 for b in batches)
@@ -403,11 +403,7 @@ def _combine(endpoint: str, batches: list[Any]) -> _Combined:
         how="vertical",
         rechunk=False,
     )
-    winners = (
-        tagged.sort([_VERSION_COLUMN[endpoint], "_chunk", "_pos"], nulls_last=False)
-        .unique(subset=key, keep="last")
-        .sort("_chunk", "_pos")
-    )
+    winners = latest_versions(tagged, key, [get_endpoint(endpoint).cursor, "_chunk", "_pos"])
     removed = tagged.height - winners.height
     counts["deduplicated"] += removed
     counts["loaded"] -= removed

@@ -1,4 +1,4 @@
-"""The data dictionary: generated from the pandera models, complete, and committed up to date."""
+"""The data dictionary: generated from the endpoint catalog, complete, and committed up to date."""
 
 from __future__ import annotations
 

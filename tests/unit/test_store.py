@@ -363,3 +363,76 @@ def test_duckdb_errors_inside_read_and_write_become_store_errors() -> None:
         ):
             con.execute("SELECT no_such_column FROM orders")
         assert isinstance(info.value.__cause__, duckdb.Error)
+
+
+def test_a_catalog_endpoint_with_a_composite_key_and_child_rows_is_upserted() -> None:
+    """The writers follow the catalog: composite key, child rows replaced with their record,
+    no status history when the endpoint has no status column."""
+    from vendorkit import catalog
+    from vendorkit.catalog import UTC_DATETIME, Child, Column, Endpoint, Table
+
+    def col(name: str, dtype: pl.DataType, **kw: object) -> Column:
+        return Column(name, dtype, name, **kw)  # type: ignore[arg-type]
+
+    ep = Endpoint(
+        name="kits",
+        path="/kits",
+        list_key="kits",
+        cursor="updated_at",
+        table=Table(
+            "kits",
+            "Kits.",
+            key=("kit_id", "site"),
+            columns=(
+                col("kit_id", pl.String(), wire="kitId", required=True),
+                col("site", pl.String(), wire="site", required=True),
+                col("updated_at", UTC_DATETIME, wire="updatedAt"),
+            ),
+        ),
+        child=Child(
+            "parts",
+            Table(
+                "kit_parts",
+                "Kit parts.",
+                key=("kit_id", "site", "position"),
+                columns=(
+                    col("kit_id", pl.String(), derived="parent"),
+                    col("site", pl.String(), derived="parent"),
+                    col("position", pl.Int32(), derived="position"),
+                    col("part_number", pl.String(), wire="partNumber", required=True),
+                ),
+            ),
+        ),
+    )
+
+    def batch(rows: list[tuple[str, str, list[str]]]) -> dict[str, pl.DataFrame]:
+        head = pl.DataFrame(
+            {"kit_id": [r[0] for r in rows], "site": [r[1] for r in rows], "updated_at": T0}
+        ).cast(ep.table.schema())
+        parts = pl.DataFrame(
+            {
+                "kit_id": [r[0] for r in rows for _ in r[2]],
+                "site": [r[1] for r in rows for _ in r[2]],
+                "position": [i + 1 for r in rows for i in range(len(r[2]))],
+                "part_number": [p for r in rows for p in r[2]],
+            },
+            schema=ep.child.table.schema(),  # type: ignore[union-attr]
+        )
+        return {"kits": head, "kit_parts": parts}
+
+    with catalog.register(ep), Store(":memory:") as store:
+        first = batch([("K1", "A", ["P1", "P2"]), ("K1", "B", ["P3"]), ("K2", "A", ["P4"])])
+        with store.write() as con:
+            store.apply_tables(con, "kits", first, sync_id="s1", snapshot_at=T0, full=True)
+        # incremental: (K1, A) re-sent with one part; (K1, B) untouched although K1 matches
+        again = batch([("K1", "A", ["P9"])])
+        with store.write() as con:
+            store.apply_tables(con, "kits", again, sync_id="s2", snapshot_at=T0, full=False)
+        parts = store.read_table("kit_parts")
+        assert parts.select("kit_id", "site", "part_number").rows() == [
+            ("K1", "A", "P9"),
+            ("K1", "B", "P3"),
+            ("K2", "A", "P4"),
+        ]
+        assert store.read_table("kits").height == 3
+        assert not [t for t in store.table_names() if "status_history" in t and "kit" in t]

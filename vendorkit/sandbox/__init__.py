@@ -11,7 +11,8 @@ default, or the ``change_calls`` fault), so identical configs give identical byt
 expiry and rate-limit windows use real (monotonic) time.
 
 Files: ``config.py`` (SandboxConfig, FaultConfig), ``world.py`` (generation),
-``render.py`` (per-record JSON, invalid records), ``mutate.py`` (changes "now"),
+``render.py`` (per-record JSON, invalid records; :class:`EndpointRenderer` serves a catalog
+endpoint beyond the built-in three), ``mutate.py`` (changes "now"),
 ``faults.py`` (fault decisions), ``app.py`` (request handling), ``server.py`` (HTTP server
 and httpx transport), ``cli.py`` (``vendorkit sandbox serve``).
 
@@ -24,16 +25,19 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import polars as pl
 
+from vendorkit import catalog
 from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
 from vendorkit.errors import ConfigError
 from vendorkit.sandbox.app import BASE_PATH, TOKEN_PATH, Response, SandboxApp
 from vendorkit.sandbox.config import PRESETS, FaultConfig, SandboxConfig
+from vendorkit.sandbox.render import BUILT_IN, EndpointRenderer, register_renderer, renderer_of
 from vendorkit.sandbox.server import SandboxServer, SandboxTransport
 from vendorkit.store import TABLE_SCHEMAS
 
@@ -42,24 +46,19 @@ __all__ = [
     "GROUND_TRUTH_SCHEMAS",
     "PRESETS",
     "TOKEN_PATH",
+    "EndpointRenderer",
     "FaultConfig",
     "Response",
     "Sandbox",
     "SandboxConfig",
     "SandboxServer",
     "SandboxTransport",
+    "register_renderer",
 ]
 
 #: The typed-table columns and dtypes of docs/ARCHITECTURE.md, in order: the store's own
-#: definition, so the ground truth and ``load_*()`` can never drift apart.
-GROUND_TRUTH_SCHEMAS: dict[str, dict[str, pl.DataType]] = dict(TABLE_SCHEMAS)
-_KEYS = {
-    "inventory": ("part_number", "warehouse_id"),
-    "orders": ("order_id",),
-    "order_lines": ("order_id", "line_number"),
-    "shipments": ("shipment_id",),
-    "shipment_lines": ("shipment_id", "position"),
-}
+#: definition (from the catalog), so the ground truth and ``load_*()`` never drift apart.
+GROUND_TRUTH_SCHEMAS: Mapping[str, dict[str, pl.DataType]] = TABLE_SCHEMAS
 
 
 class Sandbox:
@@ -124,14 +123,21 @@ class Sandbox:
             >>> Sandbox(SandboxConfig(scale=0.2)).ground_truth("orders").height
             400
         """
-        if table not in GROUND_TRUTH_SCHEMAS:
+        served = {
+            name: ep for ep in (get_endpoint(n) for n in self.app.endpoints) for name in ep.tables
+        }
+        if table not in served:
             raise ConfigError(
-                f"unknown ground-truth table {table!r}; choose one of "
-                f"{', '.join(GROUND_TRUTH_SCHEMAS)}"
+                f"unknown ground-truth table {table!r}; choose one of {', '.join(served)}"
             )
+        ep = served[table]
+        if ep.name in BUILT_IN:
+            df: pl.DataFrame = getattr(self.app.world, table)
+        else:
+            df = renderer_of(ep.name).tables(self.app.world)[table]
         schema = GROUND_TRUTH_SCHEMAS[table]
-        df: pl.DataFrame = getattr(self.app.world, table)
-        return df.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(_KEYS[table])
+        key = list(catalog.get_table(table).key)
+        return df.select([pl.col(c).cast(t) for c, t in schema.items()]).sort(key)
 
     def invalid_records(self, endpoint: str) -> pl.DataFrame:
         """What this endpoint serves invalid on purpose: endpoint, key, field, reason, raw.
@@ -179,7 +185,7 @@ class Sandbox:
         """
         if not 0.0 <= fraction <= 1.0:
             raise ConfigError(f"mutate(fraction={fraction!r}) must be between 0 and 1")
-        eps = tuple(endpoints) if endpoints else ENDPOINT_NAMES
+        eps = tuple(endpoints) if endpoints else tuple(ENDPOINT_NAMES)
         for ep in eps:
             get_endpoint(ep)
         if advance < timedelta(0):

@@ -29,7 +29,13 @@ from vendorkit.endpoints import ENDPOINT_NAMES
 from vendorkit.sandbox.config import SandboxConfig
 from vendorkit.sandbox.faults import Fault, FaultPlan
 from vendorkit.sandbox.mutate import mutate_world
-from vendorkit.sandbox.render import Served, build_served, make_invalid, update_served
+from vendorkit.sandbox.render import (
+    Served,
+    build_served,
+    make_invalid,
+    served_endpoints,
+    update_served,
+)
 from vendorkit.sandbox.world import World, build_world
 
 __all__ = ["BASE_PATH", "TOKEN_PATH", "Response", "SandboxApp"]
@@ -137,9 +143,10 @@ class SandboxApp:
         self.config = config
         self._lock = threading.RLock()
         self.world: World = build_world(config)
-        self._invalid = {ep: make_invalid(self.world, ep) for ep in ENDPOINT_NAMES}
+        # the routes: the built-in endpoints and any catalog endpoint with a renderer
+        self._invalid = {ep: make_invalid(self.world, ep) for ep in served_endpoints()}
         self._served: dict[str, Served] = {
-            ep: build_served(self.world, ep, self._invalid[ep]) for ep in ENDPOINT_NAMES
+            ep: build_served(self.world, ep, self._invalid[ep]) for ep in self._invalid
         }
         self._tokens: dict[str, tuple[str, float]] = {}
         self._tokens_issued = 0
@@ -159,6 +166,11 @@ class SandboxApp:
     def served(self, endpoint: str) -> Served:
         """The current full listing of an endpoint."""
         return self._served[endpoint]
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The endpoints this app serves (its routes below ``BASE_PATH``)."""
+        return tuple(self._served)
 
     def stats(self) -> dict[str, dict[str, Any]]:
         """A snapshot of the per-endpoint counters."""
@@ -218,14 +230,14 @@ class SandboxApp:
                 return self._finish(self._token(method, hdrs, body, corr))
             prefix = BASE_PATH + "/"
             name = path[len(prefix) :].rstrip("/") if path.startswith(prefix) else ""
-            if name not in ENDPOINT_NAMES:
+            if name not in self._served:
+                routes = ", /".join(self._served)
                 return self._finish(
                     Response(
                         404,
                         [*self._headers(corr), _JSON],
                         _errors(
-                            f"no such resource {path}; use {BASE_PATH}/inventory, /orders or "
-                            "/shipments",
+                            f"no such resource {path}; use {BASE_PATH}/{routes}",
                             kind="/errors/not-found",
                         ),
                         endpoint="other",

@@ -9,15 +9,32 @@ record after a mutation keeps its quirks.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from vendorkit import catalog
+from vendorkit.errors import ConfigError
 from vendorkit.sandbox.world import World, hash_u01
 
-__all__ = ["INVALID_KINDS", "Served", "build_served", "render_endpoint", "update_served"]
+__all__ = [
+    "BUILT_IN",
+    "INVALID_KINDS",
+    "EndpointRenderer",
+    "Served",
+    "build_served",
+    "register_renderer",
+    "render_endpoint",
+    "render_records",
+    "served_endpoints",
+    "update_served",
+]
+
+#: The endpoints whose records the world generates and this module renders by hand.
+BUILT_IN: tuple[str, ...] = ("inventory", "orders", "shipments")
 
 #: timestamp offsets (minutes) and their suffixes, used when quirks are on
 _OFFSETS = (
@@ -234,6 +251,12 @@ def _cursor_us(s: pl.Series) -> np.ndarray:
 def render_endpoint(world: World, endpoint: str) -> tuple[pl.Series, np.ndarray]:
     """(JSON texts, cursor microseconds) of the clean records of one endpoint, key order."""
     cfg = world.config
+    if endpoint not in BUILT_IN:
+        ep = catalog.get_endpoint(endpoint)
+        tables = renderer_of(endpoint).tables(world)
+        return render_records(ep, tables, cfg.seed, cfg.quirks), _cursor_us(
+            tables[ep.table.name][ep.cursor]
+        )
     if endpoint == "inventory":
         df = world.inventory
         return render_inventory(df, cfg.seed, cfg.quirks), _cursor_us(df["last_updated"])
@@ -423,13 +446,13 @@ def _invalid_nested(world: World, endpoint: str, count: int) -> _Invalid:
 
 
 def id_col_wire(endpoint: str) -> str:
-    """The wire name of an endpoint's key field."""
-    return {"inventory": "partNumber,warehouse", "orders": "orderId", "shipments": "id"}[endpoint]
+    """The wire name(s) of an endpoint's key field(s), comma-separated (from the catalog)."""
+    return ",".join(catalog.get_endpoint(endpoint).primary_key)
 
 
 def cursor_wire(endpoint: str) -> str:
-    """The wire name of an endpoint's cursor field."""
-    return "lastUpdated" if endpoint == "inventory" else "updatedAt"
+    """The wire name of an endpoint's cursor field (from the catalog)."""
+    return catalog.get_endpoint(endpoint).cursor_field
 
 
 def _bad_id(endpoint: str, letter: str, j: int) -> str:
@@ -478,6 +501,8 @@ def update_served(world: World, endpoint: str, served: Served, rows: np.ndarray)
     if len(rows) == 0:
         return served
     cfg = world.config
+    if endpoint not in BUILT_IN:
+        return served  # registered endpoints do not change (mutate_world knows the built-ins)
     if endpoint == "inventory":
         sub = world.inventory[rows]
         texts = render_inventory(sub, cfg.seed, cfg.quirks)
@@ -504,6 +529,178 @@ def make_invalid(world: World, endpoint: str) -> _Invalid | None:
     count = world.config.invalid_per_kind
     if count == 0:
         return None
+    if endpoint not in BUILT_IN:
+        return _invalid_registered(world, endpoint)
     if endpoint == "inventory":
         return _invalid_inventory(world, count)
     return _invalid_nested(world, endpoint, count)
+
+
+# ----------------------------------------------------------------------------- registered endpoints
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRenderer:
+    """What the sandbox serves for an endpoint added to the catalog (beyond the built-in three).
+
+    Records are rendered from the catalog entry (:func:`render_records`): each wire field
+    from its typed column, numbers sent as strings on some records when quirks are on.
+
+    Attributes:
+        endpoint: the catalog endpoint's name.
+        generate: world -> the clean typed tables of the endpoint (record table, and its
+            child table when it has one), deterministic from ``world.config``, in served order.
+        invalid: world -> records served invalid on purpose: the record table's columns plus
+            ``_field`` and ``_reason`` (what the sync must reject), or ``None``. Called when
+            the config asks for invalid records (``invalid > 0``).
+    """
+
+    endpoint: str
+    generate: Callable[[World], dict[str, pl.DataFrame]]
+    invalid: Callable[[World], pl.DataFrame] | None = None
+
+    def tables(self, world: World) -> dict[str, pl.DataFrame]:
+        """The generated tables, each cast to its catalog columns and sorted by key."""
+        ep = catalog.get_endpoint(self.endpoint)
+        frames = self.generate(world)
+        out = {}
+        for name in ep.tables:
+            table = catalog.get_table(name)
+            frame = frames.get(name, pl.DataFrame(schema=table.schema()))
+            out[name] = frame.select([pl.col(c).cast(t) for c, t in table.schema().items()]).sort(
+                list(table.key)
+            )
+        return out
+
+
+_renderers: dict[str, EndpointRenderer] = {}
+_renderers_lock = threading.Lock()
+
+
+class _RendererRegistration:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> EndpointRenderer:
+        return _renderers[self.name]
+
+    def __exit__(self, *exc: object) -> None:
+        with _renderers_lock:
+            _renderers.pop(self.name, None)
+
+
+def register_renderer(renderer: EndpointRenderer) -> _RendererRegistration:
+    """Serve a catalog endpoint from the sandbox (a context manager that removes it again).
+
+    Sandboxes created while it is registered serve ``GET /vendors/v1/<name>``.
+
+    Raises:
+        ConfigError: a built-in endpoint, or one already served.
+    """
+    with _renderers_lock:
+        if renderer.endpoint in BUILT_IN or renderer.endpoint in _renderers:
+            raise ConfigError(f"the sandbox already serves {renderer.endpoint!r}")
+        _renderers[renderer.endpoint] = renderer
+    return _RendererRegistration(renderer.endpoint)
+
+
+def renderer_of(endpoint: str) -> EndpointRenderer:
+    """The registered renderer of ``endpoint`` (:class:`ConfigError` when there is none)."""
+    try:
+        return _renderers[endpoint]
+    except KeyError:
+        raise ConfigError(
+            f"the sandbox has no renderer for endpoint {endpoint!r}; register one with "
+            "vendorkit.sandbox.render.register_renderer"
+        ) from None
+
+
+def served_endpoints() -> tuple[str, ...]:
+    """The endpoints a new sandbox serves: the built-ins, then registered catalog endpoints."""
+    extra = [n for n in catalog.ENDPOINT_NAMES if n in _renderers and n not in BUILT_IN]
+    return (*BUILT_IN, *extra)
+
+
+def _wire_exprs(table: catalog.Table, quote_numbers: bool) -> list[pl.Expr]:
+    """One expression per wire field of ``table``, named as on the wire (JSON-ready)."""
+    raw_of = {c.wire: c.name for c in table.columns if c.parse == "status_raw"}
+    exprs: list[pl.Expr] = []
+    seen: set[str] = set()
+    for col in table.columns:
+        if col.wire is None or col.wire in seen:
+            continue
+        seen.add(col.wire)
+        value = pl.col(raw_of.get(col.wire, col.name))
+        if isinstance(col.dtype, pl.Datetime):
+            value = value.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif isinstance(col.dtype, pl.Enum) or (quote_numbers and col.dtype.is_numeric()):
+            value = value.cast(pl.String)
+        exprs.append(value.alias(col.wire))
+    return exprs
+
+
+def render_records(
+    ep: catalog.Endpoint, tables: dict[str, pl.DataFrame], seed: int, quirks: bool
+) -> pl.Series:
+    """JSON text of each record of a catalog endpoint, from its typed tables (record order).
+
+    Quirks (when on): numbers sent as strings on about 40% of records (hashed from the key).
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> ep = catalog.get_endpoint("inventory")
+        >>> row = pl.DataFrame({"part_number": ["P1"], "warehouse_id": ["20"],
+        ...     "quantity_on_hand": [3], "last_updated": [datetime(2026, 1, 1, tzinfo=UTC)]})
+        >>> tables = {"inventory": row.with_columns(warehouse_name=None, vendor_part_number=None,
+        ...     quantity_backordered=None, quantity_on_order=None)}
+        >>> import json
+        >>> record = json.loads(render_records(ep, tables, seed=1, quirks=False)[0])
+        >>> record["partNumber"], record["quantity"], record["lastUpdated"]
+        ('P1', 3, '2026-01-01T00:00:00Z')
+    """
+    head = tables[ep.table.name]
+    if head.height == 0:
+        return pl.Series("json", [], dtype=pl.String)
+    frame = head.with_row_index("_order")
+    if ep.child is not None:
+        child = ep.child.table
+        lines = tables.get(child.name, pl.DataFrame(schema=child.schema()))
+        nested = lines.group_by(list(ep.key), maintain_order=True).agg(
+            pl.struct(_wire_exprs(child, quote_numbers=False)).alias(ep.child.key)
+        )
+        frame = frame.join(nested, on=list(ep.key), how="left").sort("_order")
+    extra = [pl.col(ep.child.key)] if ep.child is not None else []
+    plain = pl.struct([*_wire_exprs(ep.table, False), *extra]).struct.json_encode()
+    if not quirks:
+        return frame.select(plain.alias("json")).to_series()
+    keys = frame.select(pl.struct(list(ep.key)).hash(seed)).to_series().to_numpy()
+    quoted = pl.struct([*_wire_exprs(ep.table, True), *extra]).struct.json_encode()
+    flag = pl.Series(hash_u01(seed, keys, "q.numstr") < 0.4)
+    return frame.select(pl.when(flag).then(quoted).otherwise(plain).alias("json")).to_series()
+
+
+def _invalid_registered(world: World, endpoint: str) -> _Invalid | None:
+    """Render a registered endpoint's invalid records, placed at hashed positions."""
+    renderer = renderer_of(endpoint)
+    if renderer.invalid is None:
+        return None
+    ep = catalog.get_endpoint(endpoint)
+    bad = renderer.invalid(world)
+    if bad.height == 0:
+        return None
+    cfg = world.config
+    n = renderer.tables(world)[ep.table.name].height
+    typed = bad.select([pl.col(c).cast(t) for c, t in ep.table.schema().items()])
+    texts = render_records(ep, {ep.table.name: typed}, cfg.seed, cfg.quirks).to_list()
+    after = _positions(cfg.seed, endpoint, "registered", bad.height, max(n, 1))
+    keys = typed.select(
+        pl.concat_str([pl.col(k).fill_null("") for k in ep.key], separator="|")
+    ).to_series()
+    return _Invalid(
+        json=texts,
+        cursor_us=typed[ep.cursor].dt.epoch("us").fill_null(0).to_list(),
+        after=[int(a) for a in after],
+        info=list(
+            zip(keys.to_list(), bad["_field"].to_list(), bad["_reason"].to_list(), strict=True)
+        ),
+    )

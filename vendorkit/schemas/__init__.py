@@ -10,10 +10,13 @@ The front door of this package::
                     # raw_record
     batch.counts    # fetched, loaded, rejected, deduplicated, coerced, unknown_status
 
-See :mod:`vendorkit.schemas.pipeline` for the pipeline and :mod:`vendorkit.schemas.models`
-for the table definitions (``docs/data-dictionary.md`` is generated from them).
+See :mod:`vendorkit.schemas.pipeline` for the pipeline, :mod:`vendorkit.schemas.models` for
+the pandera models and :mod:`vendorkit.schemas.dictionary` for the data dictionary: all three
+are derived from the endpoint catalog (:mod:`vendorkit.catalog`), and
+``docs/data-dictionary.md`` is generated from it.
 """
 
+from vendorkit.schemas.dedup import latest_versions
 from vendorkit.schemas.models import (
     ENDPOINT_TABLES,
     TABLE_KEYS,
@@ -47,6 +50,7 @@ __all__ = [
     "Shipments",
     "data_dictionary",
     "data_dictionary_markdown",
+    "latest_versions",
     "normalise",
     "write_data_dictionary",
 ]

@@ -20,13 +20,19 @@ Python loop over records on the clean path):
 4. **Quarantine** whole records: an order or shipment with one bad line is rejected whole;
    one reject row per failing field, carrying the record's JSON text as served.
 5. **Deduplicate** by key among the valid records: the latest ``lastUpdated`` /
-   ``updatedAt`` wins; ties go to the later page, then the later position.
+   ``updatedAt`` wins; ties go to the later page, then the later position
+   (:func:`vendorkit.schemas.dedup.latest_versions`, also used to merge chunks in a sync).
+
+Which wire field feeds which typed column, how it is read, what is required, the keys, the
+cursor, the status column and the child table all come from the endpoint catalog
+(:mod:`vendorkit.catalog`); nothing here names an endpoint.
 
 Counts add up: ``fetched == loaded + rejected + deduplicated``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -36,23 +42,16 @@ from typing import Protocol
 import pandera.errors as pa_errors
 import polars as pl
 
-from vendorkit.endpoints import Endpoint, get_endpoint
+from vendorkit import catalog
+from vendorkit.catalog import Endpoint, get_endpoint
 from vendorkit.errors import ContractError, ValidationError
-from vendorkit.schemas.models import ENDPOINT_TABLES, TABLE_KEYS, TABLE_SCHEMAS
-from vendorkit.statuses import ORDER_STATUSES, SHIPMENT_STATUSES, canonical_status_expr
+from vendorkit.schemas.dedup import latest_versions
+from vendorkit.schemas.models import TABLE_SCHEMAS
+from vendorkit.statuses import canonical_status_expr
 
 __all__ = ["REJECTS_SCHEMA", "Batch", "BatchCounts", "normalise"]
 
-REJECTS_SCHEMA: dict[str, pl.DataType] = {
-    "endpoint": pl.String(),
-    "sync_id": pl.String(),
-    "page_number": pl.Int32(),
-    "record_index": pl.Int32(),
-    "record_key": pl.String(),
-    "field": pl.String(),
-    "reason": pl.String(),
-    "raw_record": pl.String(),
-}
+REJECTS_SCHEMA: dict[str, pl.DataType] = catalog.REJECTS.schema()
 """Columns and dtypes of :attr:`Batch.rejects` (the ``rejects`` table)."""
 
 _VALUE_SHOWN = 60  # characters of an offending value quoted in a reason
@@ -121,83 +120,62 @@ class Batch:
 class _Field:
     source: str  # wire name
     column: str  # typed column
-    kind: str  # id | text | int | float | ts | status | line_number
+    kind: str  # text | int | float | ts | status (from the catalog column's parse rule)
+    dtype: pl.DataType  # the typed column's dtype (integer width)
     required: bool = False
+    raw_column: str | None = None  # status: the column keeping the spelling as sent
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
+    """How one endpoint's wire records become its typed tables (derived from the catalog)."""
+
     header: tuple[_Field, ...]
     lines: tuple[_Field, ...] = ()
     statuses: tuple[str, ...] = ()
+    status: str | None = None  # the header's canonical status column
     cursor: str | None = None  # typed column ordering versions of one key
-    derive_line_number: bool = False  # order lines: 1-based position when lineNumber absent
+    line_defaults: tuple[str, ...] = ()  # line columns that default to the 1-based position
     line_parent_columns: tuple[str, ...] = ()  # header columns copied onto each line
-    line_position_column: str | None = None  # shipment lines: 1-based position column
+    line_position_columns: tuple[str, ...] = ()  # line columns holding the 1-based position
 
 
-_PLANS: dict[str, _Plan] = {
-    "inventory": _Plan(
-        header=(
-            _Field("partNumber", "part_number", "id", required=True),
-            _Field("warehouse", "warehouse_id", "id", required=True),
-            _Field("warehouseName", "warehouse_name", "text"),
-            _Field("vendorPartNumber", "vendor_part_number", "text"),
-            _Field("quantity", "quantity_on_hand", "int", required=True),
-            _Field("quantityBackordered", "quantity_backordered", "int"),
-            _Field("quantityOnOrder", "quantity_on_order", "int"),
-            _Field("lastUpdated", "last_updated", "ts"),
-        ),
-        cursor="last_updated",
-    ),
-    "orders": _Plan(
-        header=(
-            _Field("orderId", "order_id", "id", required=True),
-            _Field("resellerId", "reseller_id", "id", required=True),
-            _Field("resellerName", "reseller_name", "text"),
-            _Field("status", "status", "status", required=True),
-            _Field("orderDate", "order_date", "ts"),
-            _Field("updatedAt", "updated_at", "ts"),
-            _Field("currencyCode", "currency_code", "text"),
-        ),
-        lines=(
-            _Field("lineNumber", "line_number", "line_number"),
-            _Field("partNumber", "part_number", "id", required=True),
-            _Field("quantity", "quantity_ordered", "int", required=True),
-            _Field("quantityConfirmed", "quantity_confirmed", "int"),
-            _Field("quantityBackordered", "quantity_backordered", "int"),
-            _Field("unitPrice", "unit_price", "float"),
-            _Field("warehouse", "warehouse_id", "id"),
-        ),
-        statuses=ORDER_STATUSES,
-        cursor="updated_at",
-        derive_line_number=True,
-        line_parent_columns=("order_id",),
-    ),
-    "shipments": _Plan(
-        header=(
-            _Field("id", "shipment_id", "id", required=True),
-            _Field("orderId", "order_id", "id", required=True),
-            _Field("carrier", "carrier", "text"),
-            _Field("trackingNumber", "tracking_number", "text"),
-            _Field("status", "status", "status", required=True),
-            _Field("warehouse", "warehouse_id", "id"),
-            _Field("shipDate", "ship_date", "ts"),
-            _Field("estimatedDeliveryDate", "estimated_delivery_date", "ts"),
-            _Field("deliveredDate", "delivered_date", "ts"),
-            _Field("updatedAt", "updated_at", "ts"),
-        ),
-        lines=(
-            _Field("lineNumber", "line_number", "line_number"),
-            _Field("partNumber", "part_number", "id", required=True),
-            _Field("quantity", "quantity", "int", required=True),
-        ),
-        statuses=SHIPMENT_STATUSES,
-        cursor="updated_at",
-        line_parent_columns=("shipment_id", "order_id"),
-        line_position_column="position",
-    ),
-}
+def _fields(table: catalog.Table) -> tuple[_Field, ...]:
+    raw_of = {c.wire: c.name for c in table.columns if c.parse == "status_raw"}
+    return tuple(
+        _Field(
+            source=c.wire,
+            column=c.name,
+            kind=c.parse,
+            required=c.required,
+            dtype=c.dtype,
+            raw_column=raw_of.get(c.wire) if c.parse == "status" else None,
+        )
+        for c in table.columns
+        if c.wire is not None and c.parse is not None and c.parse != "status_raw"
+    )
+
+
+@functools.cache
+def _plan(ep: Endpoint) -> _Plan:
+    """The field plan of an endpoint, read off its catalog entry."""
+    child = ep.child.table if ep.child else None
+    return _Plan(
+        header=_fields(ep.table),
+        lines=_fields(child) if child else (),
+        statuses=ep.statuses,
+        status=ep.status,
+        cursor=ep.cursor,
+        line_defaults=tuple(c.name for c in child.columns if c.default == "position")
+        if child
+        else (),
+        line_parent_columns=tuple(c.name for c in child.columns if c.derived == "parent")
+        if child
+        else (),
+        line_position_columns=tuple(c.name for c in child.columns if c.derived == "position")
+        if child
+        else (),
+    )
 
 
 # --------------------------------------------------------------------------- coercion rules
@@ -238,17 +216,16 @@ def _coerce(
         .otherwise(missing)
     )
 
-    if field.kind in ("id", "text"):
+    if field.kind == "text":
         value: pl.Expr = pl.when(present & ~structured).then(text)
         return {field.column: value}, not_scalar, padded
 
-    if field.kind in ("int", "line_number"):
+    if field.kind == "int":
         direct = text.cast(pl.Int64, strict=False)
         as_float = text.cast(pl.Float64, strict=False)
         whole = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() <= 2.0**53)
         parsed = pl.coalesce(direct, pl.when(whole).then(as_float.cast(pl.Int64)))
-        target = pl.Int32 if field.kind == "line_number" else pl.Int64
-        value = parsed.cast(target, strict=False)
+        value = parsed.cast(field.dtype, strict=False)
         bad = present & value.is_null()
         reason = (
             pl.when(bad)
@@ -293,7 +270,8 @@ def _coerce(
         canonical = canonical_status_expr(field.source, statuses)
         value = pl.when(present & ~structured).then(canonical).cast(enum)
         coerced = present & (canonical != "UNKNOWN") & (raw != canonical)
-        return {"status": value, "status_raw": raw}, not_scalar, coerced
+        raw_column = field.raw_column or f"{field.column}_raw"
+        return {field.column: value, raw_column: raw}, not_scalar, coerced
 
     raise AssertionError(f"unknown field kind {field.kind!r}")  # pragma: no cover
 
@@ -426,7 +404,7 @@ def _fast(
     typed = pl.col(field.column)
     absent_ok = pl.lit(not field.required) & raw.is_null()
     no = pl.lit(False)
-    if field.kind in ("id", "text"):
+    if field.kind == "text":
         clean = (
             (raw != "")
             & (raw.str.strip_chars() == raw)
@@ -434,10 +412,10 @@ def _fast(
             & ~raw.str.starts_with("{")
         )
         return {field.column: src}, absent_ok | clean, no
-    if field.kind in ("int", "line_number"):
+    if field.kind == "int":
         value = src.cast(pl.Int64, strict=False)
-        if field.kind == "line_number":
-            value = value.cast(pl.Int32, strict=False)
+        if field.dtype != pl.Int64:
+            value = value.cast(field.dtype, strict=False)
         return {field.column: value}, absent_ok | typed.is_not_null(), no
     if field.kind == "float":
         return {field.column: src.cast(pl.Float64, strict=False)}, absent_ok | typed.is_finite(), no
@@ -448,11 +426,11 @@ def _fast(
         return {field.column: value}, absent_ok | typed.is_not_null(), coerced
     if field.kind == "status":
         values, _, _ = _coerce(field, statuses)
-        status = pl.col("status")
+        status = pl.col(field.column)
         coerced = (
             status.is_not_null()
             & (status != "UNKNOWN")
-            & (pl.col("status_raw") != status.cast(pl.String))
+            & (pl.col(field.raw_column or f"{field.column}_raw") != status.cast(pl.String))
         )
         return values, absent_ok | status.is_not_null(), coerced
     raise AssertionError(f"unknown field kind {field.kind!r}")  # pragma: no cover
@@ -537,12 +515,13 @@ def _dedup(
     frame: pl.DataFrame, contested: pl.Series, key: tuple[str, ...], cursor: str | None
 ) -> pl.DataFrame:
     """Keep one row per key among the ``contested`` rows (``_rid`` values pandera reported as
-    duplicate keys): latest cursor, then later page, then later index. Fetch order is kept."""
+    duplicate keys) by :func:`~vendorkit.schemas.dedup.latest_versions`: latest cursor, then
+    later page, then later index. Fetch order is kept."""
     if contested.len() == 0:
         return frame
     order = ([cursor] if cursor else []) + ["_page", "_index"]
     rivals = frame.filter(pl.col("_rid").is_in(contested.implode())).select("_rid", *key, *order)
-    winners = rivals.sort(order, nulls_last=False).unique(subset=list(key), keep="last")
+    winners = latest_versions(rivals, key, order)
     losers = rivals.filter(~pl.col("_rid").is_in(winners["_rid"].implode()))["_rid"]
     return frame.filter(~pl.col("_rid").is_in(losers.implode()))
 
@@ -747,7 +726,8 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
     """Turn one endpoint's raw pages into typed, validated, deduplicated tables and rejects.
 
     Args:
-        endpoint: ``"inventory"``, ``"orders"`` or ``"shipments"``.
+        endpoint: a catalog endpoint (``"inventory"``, ``"orders"``, ``"shipments"``, or one
+            added with :func:`vendorkit.catalog.register`).
         data: the pages of one fetch (objects with ``number``, ``body`` and ``records``, the
             all-String wire frame), or a raw frame with the wire columns plus ``_page``
             (Int32) and ``_index`` (Int32, the record's 0-based position in its page).
@@ -775,8 +755,8 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
         (1, 1, 1)
     """
     ep = get_endpoint(endpoint)
-    plan = _PLANS[ep.name]
-    table_names = ENDPOINT_TABLES[ep.name]
+    plan = _plan(ep)
+    table_names = ep.tables
     raw, bodies = _raw_frame(ep, data)
 
     header, header_bad = _typed(
@@ -787,16 +767,21 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
     if ep.child_key:
         exploded = _explode_lines(raw, ep.child_key)
         lines, line_bad = _typed(exploded, plan.lines, plan.statuses, ["_rid", "_line"], line=True)
-        if plan.derive_line_number:
+        if plan.line_defaults:  # e.g. order lines without lineNumber: their position
             lines = lines.with_columns(
-                pl.col("line_number").fill_null(pl.col("_line") + 1).cast(pl.Int32)
+                pl.col(c).fill_null(pl.col("_line") + 1).cast(ep.child.table.column(c).dtype)  # type: ignore[union-attr]
+                for c in plan.line_defaults
             )
         rejected.append(line_bad)
 
     parent_table = table_names[0]
-    parent_cols = list(TABLE_SCHEMAS[parent_table].to_schema().columns)
-    sources = {f.column: f.source for f in plan.header} | {"status_raw": "status"}
-    line_sources = {f.column: f.source for f in plan.lines} | {"position": "(position)"}
+    parent_cols = list(ep.table.names)
+    sources = {f.column: f.source for f in plan.header} | {
+        f.raw_column: f.source for f in plan.header if f.raw_column
+    }
+    line_sources = {f.column: f.source for f in plan.lines} | dict.fromkeys(
+        plan.line_position_columns, "(position)"
+    )
 
     # pandera validates every candidate (before dedup, so an invalid newer version leaves
     # the older valid one to win); key-uniqueness failures tell the dedup what to resolve.
@@ -811,12 +796,12 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
         child = lines.join(
             candidates.select("_rid", *plan.line_parent_columns), on="_rid", how="inner"
         ).sort("_rid", "_line")
-        if plan.line_position_column:
+        if plan.line_position_columns:
             child = child.with_columns(
-                (pl.col("_line") + 1).cast(pl.Int32).alias(plan.line_position_column)
+                (pl.col("_line") + 1).cast(pl.Int32).alias(c) for c in plan.line_position_columns
             )
-        child_cols = list(TABLE_SCHEMAS[child_table].to_schema().columns)
-        child_keys = list(TABLE_KEYS[child_table])
+        child_cols = list(ep.child.table.names)  # type: ignore[union-attr]
+        child_keys = list(ep.child.table.key)  # type: ignore[union-attr]
         child_bad, child_dups = _pandera_failures(
             child_table,
             child.select(child_cols),
@@ -840,7 +825,7 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
 
     bad = pl.concat(rejected)
     valid = candidates.filter(~pl.col("_rid").is_in(bad["_rid"].implode()))
-    winners = _dedup(valid, parent_dups["_rid"], TABLE_KEYS[parent_table], plan.cursor)
+    winners = _dedup(valid, parent_dups["_rid"], ep.table.key, plan.cursor)
     tables: dict[str, pl.DataFrame] = {parent_table: winners.select(parent_cols)}
     if child is not None:
         kept = winners["_rid"].implode()
@@ -858,7 +843,7 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
         deduplicated=raw.height - bad_rids.len() - winners.height,
         coerced=int(coerced.sum()),
         unknown_status=(
-            int((winners.get_column("status") == "UNKNOWN").sum()) if plan.statuses else 0
+            int((winners.get_column(plan.status) == "UNKNOWN").sum()) if plan.status else 0
         ),
     )
 
