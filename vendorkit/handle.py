@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from vendorkit import catalog
 from vendorkit.errors import ConfigError, StoreError
-from vendorkit.store import ENDPOINT_TABLES, TABLE_SCHEMAS, Store, to_typed
+from vendorkit.store import TABLE_SCHEMAS, Store, to_typed
 
 if TYPE_CHECKING:
     from vendorkit.client import VendorClient
@@ -46,24 +47,13 @@ MaxAge = timedelta | str | float | None
 
 
 def loadable_tables() -> tuple[str, ...]:
-    """The typed tables :meth:`Handle.load` reads, in data-flow order.
+    """The typed tables :meth:`Handle.load` reads, in data-flow order (from the catalog).
 
     Example:
         >>> loadable_tables()[:3]
         ('inventory', 'inventory_history', 'orders')
     """
-    names: list[str] = []
-    for endpoint, tables in ENDPOINT_TABLES.items():
-        header, *children = tables
-        names.append(header)
-        history = f"{header}_history" if endpoint == "inventory" else None
-        if history and history in TABLE_SCHEMAS:
-            names.append(history)
-        names += children
-        status = f"{header[:-1]}_status_history"
-        if status in TABLE_SCHEMAS:
-            names.append(status)
-    return tuple(names)
+    return tuple(t.name for ep in catalog.ENDPOINTS.values() for t in ep.all_tables())
 
 
 def endpoint_of_table(table: str) -> str:
@@ -76,12 +66,10 @@ def endpoint_of_table(table: str) -> str:
         >>> endpoint_of_table("order_lines"), endpoint_of_table("inventory_history")
         ('orders', 'inventory')
     """
-    for endpoint, tables in ENDPOINT_TABLES.items():
-        header = tables[0]
-        related = {*tables, f"{header}_history", f"{header[:-1]}_status_history"}
-        if table in related and table in TABLE_SCHEMAS:
-            return endpoint
-    raise ConfigError(f"unknown table {table!r}; choose one of {', '.join(loadable_tables())}")
+    ep = catalog.endpoint_of(table)
+    if ep is None:
+        raise ConfigError(f"unknown table {table!r}; choose one of {', '.join(loadable_tables())}")
+    return ep.name
 
 
 def _settings_for(db: str | Path | None, settings: Settings | None) -> Settings:
@@ -506,7 +494,7 @@ class Handle:
         with self._lock:
             self._check_open()
             self._ensure_fresh(
-                ENDPOINT_TABLES, max_age=max_age, refresh=refresh, sync_if_never=False
+                catalog.ENDPOINT_NAMES, max_age=max_age, refresh=refresh, sync_if_never=False
             )
             if not self.store.exists():
                 with Store(":memory:") as empty:
@@ -529,7 +517,7 @@ class Handle:
         with self._lock:
             self._check_open()
             self._ensure_fresh(
-                ENDPOINT_TABLES, max_age=max_age, refresh=refresh, sync_if_never=False
+                catalog.ENDPOINT_NAMES, max_age=max_age, refresh=refresh, sync_if_never=False
             )
             if not self.store.exists():
                 return pl.DataFrame(schema=TABLE_SCHEMAS["sync_log"])

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from vendorkit import catalog
 from vendorkit.errors import ConfigError
-from vendorkit.store import ENDPOINT_TABLES, Store
+from vendorkit.store import Store
 
 if TYPE_CHECKING:
     from vendorkit.config import Settings
@@ -407,7 +408,7 @@ def store_status(store: Store) -> pl.DataFrame:
     """
     rows = []
     if not store.exists():
-        rows = [{"endpoint": e, "rows": 0, "rejects": 0} for e in ENDPOINT_TABLES]
+        rows = [{"endpoint": e, "rows": 0, "rejects": 0} for e in catalog.ENDPOINTS]
         return pl.DataFrame(rows, schema=_STATUS_SCHEMA)
     now = datetime.now(UTC)
     with store.read() as con:
@@ -419,27 +420,37 @@ def store_status(store: Store) -> pl.DataFrame:
             "row_number() OVER (PARTITION BY endpoint, outcome = 'ok' "
             "ORDER BY started_at DESC) AS n_ok FROM sync_log",
         )
-        counts = {
-            table: q(con, f'SELECT count(*) AS n FROM "{table}"').item()
-            for table in ("orders", "order_lines", "shipments", "shipment_lines")
-        }
-        latest = store.latest_snapshot_id(con)
-        counts["inventory"] = (
-            q(con, "SELECT count(*) FROM inventory_history WHERE sync_id = ?", [latest]).item()
-            if latest
-            else 0
-        )
-        snapshots = q(con, "SELECT count(*) FROM inventory_snapshots").item()
+        counts: dict[str, int] = {}
+        snapshots: dict[str, int] = {}
+        for ep in catalog.ENDPOINTS.values():
+            for table in ep.tables:
+                if ep.write == "snapshot" and table == ep.table.name:
+                    latest = store.latest_snapshot_id(con, ep.name)
+                    history = ep.history_table
+                    assert history is not None
+                    counts[table] = (
+                        q(
+                            con,
+                            f'SELECT count(*) FROM "{history.name}" WHERE sync_id = ?',
+                            [latest],
+                        ).item()
+                        if latest
+                        else 0
+                    )
+                    snaps = ep.snapshots_table
+                    snapshots[ep.name] = q(con, f'SELECT count(*) FROM "{snaps}"').item()
+                else:
+                    counts[table] = q(con, f'SELECT count(*) AS n FROM "{table}"').item()
         rejects = dict(
             q(con, "SELECT endpoint, count(*) AS n FROM rejects GROUP BY endpoint").iter_rows()
         )
         cursors = dict(q(con, "SELECT endpoint, updated_since FROM cursors").iter_rows())
-    for endpoint in ENDPOINT_TABLES:
+    for endpoint, ep in catalog.ENDPOINTS.items():
         mine = log.filter(pl.col("endpoint") == endpoint)
         last = mine.filter(pl.col("n") == 1)
         ok = mine.filter((pl.col("outcome") == "ok") & (pl.col("n_ok") == 1))
         last_at = ok["finished_at"][0] if ok.height else None
-        header, *child = ENDPOINT_TABLES[endpoint]
+        header, *child = ep.tables
         rows.append(
             {
                 "endpoint": endpoint,
@@ -450,7 +461,7 @@ def store_status(store: Store) -> pl.DataFrame:
                 "last_error": last["error"][0] if last.height else None,
                 "rows": counts[header],
                 "lines": counts[child[0]] if child else None,
-                "snapshots": snapshots if endpoint == "inventory" else None,
+                "snapshots": snapshots.get(endpoint),
                 "rejects": rejects.get(endpoint, 0),
                 "updated_since": cursors.get(endpoint),
             }

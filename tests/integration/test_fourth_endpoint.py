@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import vendorkit
 from vendorkit import catalog
 from vendorkit.catalog import UTC_DATETIME, Column, Endpoint, Table
 from vendorkit.client import VendorClient
@@ -124,6 +125,9 @@ def test_a_fourth_endpoint_syncs_validates_stores_loads_and_exports(
     loaded = store.read_table("prices")
     assert loaded.schema == pl.Schema(prices.table.schema())
     assert loaded.equals(truth)
+    with vendorkit.connect(tmp_path / "vk.duckdb") as handle:  # the analyst's front door
+        assert handle.load("prices").equals(truth)
+        assert "prices" in handle.status()["endpoint"].to_list()
 
     rejects = store.read_rejects().filter(pl.col("endpoint") == "prices")
     assert sorted(set(rejects["field"].to_list())) == ["listPrice", "partNumber"]
