@@ -14,21 +14,48 @@ Stop rules, all here:
 * with ``recordsFound``: ``ceil(recordsFound / pageSize)`` pages, then one by one only while
   the last page was full and has a ``nextPage`` (records added during the fetch);
 * without it: one by one until a page without ``nextPage``, or a short page.
+
+Guards, so that every loop ends whatever the server does (each a :class:`ContractError`
+naming the endpoint, the page and what the server did; the sync then stores nothing):
+
+* the envelope's ``pageNumber`` is not the page asked for (the server ignores it);
+* a page's body, or the set of its record keys (pages of 2+ records), repeats an earlier
+  page's (a ``nextPage`` pointing to itself; hashes, so memory stays linear in pages);
+* more pages than ``ceil(recordsFound / pageSize)`` plus :data:`EXTRA_PAGES` (or 10 %,
+  whichever is more) for records added during the fetch; without ``recordsFound``, more
+  pages than ``max_records`` could fill;
+* ``recordsFound`` negative, not a number, or above ``max_records``
+  (``VENDORKIT_MAX_RECORDS``);
+* the envelope's ``pageSize`` may lower the page size asked for, never raise it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from dataclasses import dataclass
 
 from vendorkit.endpoints import Endpoint
+from vendorkit.errors import ContractError
 from vendorkit.http.body import PageBody
 from vendorkit.http.pages import Page
 
-__all__ = ["PageNumberPaginator", "PageRequest", "page_count"]
+__all__ = [
+    "DEFAULT_MAX_RECORDS",
+    "EXTRA_PAGES",
+    "PageNumberPaginator",
+    "PageRequest",
+    "page_count",
+]
 
 logger = logging.getLogger("vendorkit.http.paging")
+
+#: Pages past ``ceil(recordsFound / pageSize)`` allowed for records added during a fetch
+#: (or 10 % of the expected pages, whichever is more).
+EXTRA_PAGES = 10
+#: ``VENDORKIT_MAX_RECORDS``'s default: more records per endpoint is not a believable answer.
+DEFAULT_MAX_RECORDS = 50_000_000
 
 
 def page_count(records_found: int, page_size: int) -> int:
@@ -70,6 +97,8 @@ class PageNumberPaginator:
     Args:
         endpoint: the endpoint being paged (named in messages).
         page_size: the page size asked for.
+        max_records: the most records an endpoint may announce or deliver
+            (``VENDORKIT_MAX_RECORDS``).
 
     Attributes:
         page_size: the page size of every request after page 1 (may be lowered by the
@@ -86,18 +115,24 @@ class PageNumberPaginator:
         {'pageNumber': 1, 'pageSize': 100}
     """
 
-    def __init__(self, endpoint: Endpoint, page_size: int) -> None:
+    def __init__(
+        self, endpoint: Endpoint, page_size: int, *, max_records: int = DEFAULT_MAX_RECORDS
+    ) -> None:
         if page_size <= 0:
             raise ValueError("page_size must be positive")
         self.endpoint = endpoint
         self.requested_size = page_size
         self.page_size = page_size
+        self.max_records = max_records
         self.records_found: int | None = None
         self.pages_total: int | None = None
         self.has_next = True
+        self.max_pages = page_count(max_records, page_size) + EXTRA_PAGES
         self._last_number = 0
         self._plan: range = range(0)
         self._plan_end = 1  # the last page number known to exist
+        self._bodies: set[bytes] = set()
+        self._key_sets: dict[bytes, int] = {}
 
     def __repr__(self) -> str:
         return (
@@ -116,6 +151,8 @@ class PageNumberPaginator:
         """Read page ``page.number`` (``body`` None: a 204); pages arrive in order."""
         number = page.number
         self._last_number = number
+        if body is not None:
+            self._guard(page, body)
         if number == 1:
             self._first(body)
             return
@@ -133,6 +170,12 @@ class PageNumberPaginator:
             return
         if number >= self._plan_end:
             self.has_next = self._continues(body)
+        if self.has_next and number >= self.max_pages:
+            raise self._stop(
+                number,
+                f"it still announces a next page after {number} pages, more than "
+                f"{self._why_max_pages()} allow",
+            )
 
     def update_request(self, request: PageRequest) -> PageRequest:
         """Point ``request`` at the page after the last one read."""
@@ -156,27 +199,84 @@ class PageNumberPaginator:
             self.pages_total = 1
             self.has_next = False
             return
-        self.records_found = body.records_found
+        self.records_found = self._records_found(body)
         if not body.has_envelope:  # seed-shaped: the whole list in one body
             self.pages_total = 1
             self.has_next = False
             return
         got = body.records.height
-        size = body.page_size or self.requested_size
-        if body.page_size is None and 0 < got < size and (body.records_found or 0) > got:
+        size = self.requested_size
+        if body.page_size:  # the server may lower the page size, never raise it
+            size = min(size, body.page_size)
+        elif 0 < got < size and (self.records_found or 0) > got:
             size = got  # the server capped the page size without saying so
         self.page_size = size
-        if body.records_found is not None:
-            total = page_count(body.records_found, size) if size else 1
+        found = self.records_found
+        if found is not None:
+            total = page_count(found, size)
             self.pages_total = max(total, 1)
             self._plan_end = max(total, 1)
             self._plan = range(2, total + 1)
+            extra = max(EXTRA_PAGES, math.ceil(total / 10))
+            self.max_pages = min(self.max_pages, max(total, 1) + extra)
             if total <= 1:
                 self.has_next = self._continues(body)
             else:
                 self.has_next = True  # decided when the last planned page arrives
         else:
+            self.max_pages = page_count(self.max_records, size) + EXTRA_PAGES
             self.has_next = self._continues(body)
+
+    def _records_found(self, body: PageBody) -> int | None:
+        found = body.records_found
+        if found is not None and found > self.max_records:
+            raise self._stop(
+                1,
+                f"it announced recordsFound={found:,}, more than VENDORKIT_MAX_RECORDS="
+                f"{self.max_records:,} (raise it if the endpoint really holds that many)",
+            )
+        return found
+
+    def _guard(self, page: Page, body: PageBody) -> None:
+        """Stop on a page that repeats an earlier one or is not the page asked for."""
+        number = page.number
+        if body.page_number is not None and body.page_number != number:
+            raise self._stop(
+                number,
+                f"it answered pageNumber={body.page_number} when asked for page {number} "
+                "(the server ignores pageNumber)",
+            )
+        digest = hashlib.blake2b(page.body, digest_size=16).digest()
+        if digest in self._bodies:
+            raise self._stop(number, "it sent the same body as an earlier page")
+        self._bodies.add(digest)
+        keys = list(self.endpoint.primary_key)
+        if body.records.height >= 2 and set(keys) <= set(body.records.columns):
+            hashes = body.records.select(keys).hash_rows(seed=0).sort()
+            key_set = hashlib.blake2b(hashes.to_numpy().tobytes(), digest_size=16).digest()
+            earlier = self._key_sets.get(key_set)
+            if earlier is not None:
+                raise self._stop(
+                    number, f"it sent the same {body.records.height} records as page {earlier}"
+                )
+            self._key_sets[key_set] = number
+
+    def _why_max_pages(self) -> str:
+        if self.records_found is not None:
+            return (
+                f"recordsFound={self.records_found:,} at pageSize {self.page_size} "
+                f"(+{self.max_pages - max(self.pages_total or 1, 1)} pages of margin)"
+            )
+        return f"VENDORKIT_MAX_RECORDS={self.max_records:,} at pageSize {self.page_size}"
+
+    def _stop(self, number: int, what: str) -> ContractError:
+        return ContractError(
+            f"{self.endpoint.name} page {number}: stopped paging because {what}; nothing "
+            "from this fetch is stored. The server breaks the paging contract: report it "
+            "with the correlation id",
+            endpoint=self.endpoint.name,
+            page=number,
+        )
 
     def _continues(self, body: PageBody) -> bool:
         """Another page one by one: a full page that names a next one."""
