@@ -15,6 +15,11 @@ endpoint, so a long sync stays under the limit instead of provoking 429s:
 
 A server that sends no rate-limit headers is not paced at all.
 
+No single wait is longer than ``max_wait_s`` (``VENDORKIT_MAX_WAIT_S``): a window reset
+further away raises :class:`WaitTooLong` (the client turns it into a ``RateLimitError``
+saying when to retry). Each wait is announced first (``on_wait``), so it can be logged and
+shown while it lasts.
+
 The clock (``now``: epoch seconds) and ``sleep`` are injectable, so the pacing rules are
 unit-tested without waiting. Reading the headers is :mod:`vendorkit.http.retry`'s job.
 """
@@ -27,7 +32,21 @@ from collections.abc import Callable, Mapping
 
 from vendorkit.http.retry import RESET_MARGIN_S, header_number, reset_delay
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "WaitTooLong"]
+
+
+class WaitTooLong(Exception):
+    """The rate limit asks for a wait longer than ``max_wait_s``.
+
+    Attributes:
+        seconds: the wait asked for.
+        reason: why (``"rate limit pacing"``, ``"429 rate limited"``).
+    """
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(f"{reason}: a wait of {seconds:.0f}s")
+        self.seconds = seconds
+        self.reason = reason
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -61,8 +80,10 @@ class Pacer:
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         margin_s: float = RESET_MARGIN_S,
+        max_wait_s: float = 900.0,
     ) -> None:
         self.endpoint = endpoint
+        self.max_wait_s = max_wait_s
         self._clock = now
         self._sleep = sleep
         self._margin_s = margin_s
@@ -98,19 +119,31 @@ class Pacer:
         """Block until one call may be sent; return the seconds spent waiting."""
         return self.acquire_for()[0]
 
-    def acquire_for(self) -> tuple[float, str | None]:
+    def acquire_for(
+        self, on_wait: Callable[[float, str], None] | None = None
+    ) -> tuple[float, str | None]:
         """Like :meth:`acquire`, also saying why it waited (``None`` if it did not).
 
         Reasons: ``"429 rate limited"`` (after a 429, see :meth:`block_for`) or
         ``"rate limit pacing"`` (spreading calls, or waiting for the window to reset).
+        ``on_wait(seconds, reason)`` is called before each sleep.
+
+        Raises:
+            WaitTooLong: one wait would be longer than ``max_wait_s``.
         """
         waited = 0.0
         reason: str | None = None
         while True:
             reserved, delay = self._reserve()
             if delay > 0:
-                if reason is None:
-                    reason = self._wait_reason()
+                why = self._wait_reason()
+                reason = reason or why
+                if delay > self.max_wait_s:
+                    if reserved:
+                        self.release(None)
+                    raise WaitTooLong(delay, why)
+                if on_wait is not None:
+                    on_wait(delay, why)
                 self._sleep(delay)
                 waited += delay
             if reserved:

@@ -10,6 +10,11 @@
 * ``refresh``: a first 401: fetch a new token and repeat (not counted as a retry);
 * ``fail``: anything else, or retries spent: the client raises the matching error.
 
+Every wait is bounded: a 429 whose wait (``Retry-After`` seconds or HTTP-date,
+``X-RateLimit-Reset``) is longer than ``max_wait_s`` (``VENDORKIT_MAX_WAIT_S``) is a
+``fail`` carrying the wait, so the error can say when to retry; non-finite, negative or
+absurd header values count as absent.
+
 Retries are a small explicit policy rather than tenacity/stamina: the decision depends on
 the answer in ways a generic decorator hides (a 429 blocks the endpoint's other threads, a
 401 refreshes the token once without spending a retry, a truncated 200 is retried but an
@@ -27,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 import httpx
 
@@ -35,6 +40,7 @@ from vendorkit.http.body import BodyTruncated
 
 __all__ = [
     "RESET_MARGIN_S",
+    "Answer",
     "Decision",
     "RetryPolicy",
     "backoff_delay",
@@ -64,6 +70,16 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 Action = Literal["accept", "retry", "wait", "refresh", "fail"]
+
+
+class Answer(Protocol):
+    """What the policy reads from an answer: ``httpx.Response`` or the client's read one."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 def header_number(headers: Mapping[str, str], name: str) -> float | None:
@@ -235,6 +251,7 @@ class RetryPolicy:
         base_s: first backoff (doubled per retry, scaled by U[0.5, 1]).
         cap_s: the longest single backoff.
         retry_statuses: server errors worth another try.
+        max_wait_s: the longest single wait a 429 may ask for (``VENDORKIT_MAX_WAIT_S``).
         rng: random source for the jitter (tests pass a seeded one).
 
     Example:
@@ -247,12 +264,16 @@ class RetryPolicy:
         Decision(action='wait', delay_s=2.0, reason='429 rate limited')
         >>> policy.classify(httpx.ReadTimeout("slow"), attempt=0, now=0.0).reason
         'ReadTimeout'
+        >>> policy.classify(httpx.Response(429, headers={"Retry-After": "999999"}),
+        ...                 attempt=0, now=0.0).action
+        'fail'
     """
 
     max_retries: int = 6
     base_s: float = 0.25
     cap_s: float = 20.0
     retry_statuses: frozenset[int] = frozenset({500, 502, 503, 504})
+    max_wait_s: float = 900.0
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def backoff(self, attempt: int) -> float:
@@ -261,7 +282,7 @@ class RetryPolicy:
 
     def classify(
         self,
-        outcome: httpx.Response | BaseException,
+        outcome: Answer | BaseException,
         *,
         attempt: int,
         now: float,
@@ -294,6 +315,8 @@ class RetryPolicy:
             wait = wait_after_429(outcome.headers, now=now)
             if wait is None:
                 wait = self.backoff(attempt)
+            if wait > self.max_wait_s:
+                return Decision("fail", wait, "429 wait too long")
             return Decision("fail" if spent else "wait", wait, "429 rate limited")
         if status in self.retry_statuses and not spent:
             return Decision("retry", self.backoff(attempt), f"HTTP {status}")
