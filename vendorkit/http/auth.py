@@ -5,13 +5,20 @@ Ingram Micro answers ``POST /oauth/oauth30/token`` (form-encoded ``grant_type``,
 ``expires_in`` is a string in some responses and a number in others. Refused credentials
 get ``{"fault": {"faultstring": ..., "detail": {"errorcode": ...}}}``.
 
-The client secret and the tokens never appear in logs, reprs or exception messages.
+A token is used for at least :data:`MIN_TOKEN_LIFE_S` even when the server says
+``expires_in: 0`` (the contract allows it); a token the server really does not accept any
+more gets a 401, and the client fetches a new one then. So a server cannot make vendorkit
+ask for a token before every page.
+
+The client secret and the tokens never appear in logs, reprs or exception messages: every
+token this provider was given is masked by :meth:`TokenProvider.redact`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,13 +28,18 @@ import httpx
 
 from vendorkit.errors import AuthError, redact
 
-__all__ = ["TokenProvider", "describe_fault"]
+__all__ = ["MIN_TOKEN_LIFE_S", "TokenProvider", "describe_fault"]
 
 logger = logging.getLogger("vendorkit.auth")
 
 #: Token endpoint failures worth one more try (the token host hiccups like any other).
 _TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 _TOKEN_ATTEMPTS = 3
+#: The shortest time a token is used before it is refreshed (``expires_in`` 0, negative or
+#: not a number included).
+MIN_TOKEN_LIFE_S = 30.0
+#: Tokens remembered for redaction (older ones are long expired).
+_KEPT_TOKENS = 32
 
 
 def describe_fault(body: bytes) -> str:
@@ -109,6 +121,7 @@ class TokenProvider:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._token: str | None = None
+        self._issued: list[str] = []  # every token seen, newest last, for redaction
         self._refresh_at = 0.0
         self.fetches = 0
 
@@ -119,8 +132,8 @@ class TokenProvider:
         )
 
     def redact(self, text: str) -> str:
-        """``text`` with the secret and the current token masked."""
-        return redact(text, self.__secret, self._token)
+        """``text`` with the secret and every token issued so far masked."""
+        return redact(text, self.__secret, *self._issued)
 
     def token(self) -> str:
         """The cached token, fetching a new one if there is none or it is about to expire."""
@@ -196,7 +209,11 @@ class TokenProvider:
                 f"the token endpoint {self._token_url} returned an empty access_token; "
                 "check VENDORKIT_TOKEN_URL"
             )
-        # refresh a little before the server would expire it: 10% of the lifetime, <= 60 s
+        if not math.isfinite(expires_in) or expires_in < 0:
+            expires_in = 0.0
+        # refresh a little before the server would expire it: 10% of the lifetime, <= 60 s;
+        # but use every token for a while, whatever expires_in says (a 401 still refreshes)
         margin = min(60.0, expires_in * 0.1)
         self._token = token
-        self._refresh_at = self._clock() + max(expires_in - margin, 0.0)
+        self._issued = [*self._issued[-(_KEPT_TOKENS - 1) :], token]
+        self._refresh_at = self._clock() + max(expires_in - margin, MIN_TOKEN_LIFE_S)

@@ -11,6 +11,12 @@ parsing the whole body with a ``{list_key: List(Struct)}`` schema and exploding 
 1.6 ms/page, and at 100 records 0.07 ms vs 0.19 ms. If the cut cannot be verified (odd
 layouts), the whole body is parsed with polars instead: slower, same result.
 
+Invalid UTF-8 does not fail the page: the body is decoded with each invalid byte sequence
+replaced by :data:`INVALID_UTF8` (U+FFFD, the Unicode replacement character), so the JSON
+still parses and the affected values carry the marker; the schemas quarantine a record
+whose text contains it ("invalid UTF-8 in field ..."), and the rest of the page loads.
+``Page.body`` keeps the bytes as received, and replay decodes them the same way.
+
 What the envelope means for pagination (stop rules, guards) is
 :mod:`vendorkit.http.paging`'s business.
 """
@@ -27,12 +33,16 @@ import polars as pl
 from vendorkit.endpoints import Endpoint
 
 __all__ = [
+    "INVALID_UTF8",
     "BodyNotJSON",
     "BodyTruncated",
     "MissingListKey",
     "PageBody",
     "parse_page_body",
 ]
+
+#: What an invalid UTF-8 byte sequence becomes in a parsed value (U+FFFD).
+INVALID_UTF8 = "\ufffd"
 
 _ENVELOPE_KEYS = ("recordsFound", "pageSize", "pageNumber", "nextPage", "previousPage")
 _KEY_GAP = re.compile(rb"\s*:\s*")
@@ -239,6 +249,8 @@ def parse_page_body(body: bytes, endpoint: Endpoint) -> PageBody:
     Raises:
         BodyTruncated: the body is empty, or starts like JSON but is cut off (retry).
         BodyNotJSON: the body is not JSON (HTML error page, ...).
+
+    Invalid UTF-8 does not raise: see :data:`INVALID_UTF8`.
         MissingListKey: valid JSON without the records array.
         ValueError: an envelope number that is not a number.
 
@@ -254,6 +266,11 @@ def parse_page_body(body: bytes, endpoint: Endpoint) -> PageBody:
         raise BodyTruncated("empty body")
     if not _looks_like_json(body):
         raise BodyNotJSON("body does not start with '{' or '['")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        # keep the page: the bad bytes become U+FFFD and the schemas reject those records
+        body = body.decode("utf-8", errors="replace").encode("utf-8")
     fast = _parse_fast(body, endpoint)
     if fast is not None:
         return fast
