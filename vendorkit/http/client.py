@@ -13,6 +13,12 @@ One ``httpx.Client`` (one connection pool, httpx's own transport) serves every t
 whether the host is the real API or the local sandbox; tests pass any
 ``httpx.BaseTransport`` (``httpx.MockTransport``, ``Sandbox(...).transport()``).
 
+Every request is bounded (:mod:`vendorkit.http.bounds`): a total deadline from connect to
+the last body byte (``VENDORKIT_REQUEST_DEADLINE_S``), a maximum body size enforced while
+streaming (``VENDORKIT_MAX_PAGE_BYTES``, decoded size too: only gzip is asked for and
+decoded), and no single wait longer than ``VENDORKIT_MAX_WAIT_S``. Waits of
+:data:`LONG_WAIT_S` or more are logged at INFO (and every wait is a progress event).
+
 Example:
     >>> from vendorkit.config import Settings
     >>> with open_client(Settings()) as client:
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import logging
 import random
 import threading
@@ -61,7 +68,15 @@ from vendorkit.http.body import (
     PageBody,
     parse_page_body,
 )
-from vendorkit.http.pacing import Pacer
+from vendorkit.http.bounds import (
+    ACCEPT_ENCODING,
+    BodyTooLarge,
+    Deadline,
+    UnaskedEncoding,
+    install_deadline,
+    read_body,
+)
+from vendorkit.http.pacing import Pacer, WaitTooLong
 from vendorkit.http.pages import FetchResult, FetchStats, Page, PageSource, ProgressEvent
 from vendorkit.http.paging import PageNumberPaginator, PageRequest
 from vendorkit.http.retry import TRANSIENT_ERRORS, Decision, RetryPolicy
@@ -86,6 +101,8 @@ SANDBOX_CLIENT_SECRET = "vendorkit-sandbox-secret"
 
 #: Pacing waits shorter than this are not reported as progress events.
 _REPORT_WAIT_S = 0.05
+#: Waits at least this long are logged at INFO.
+LONG_WAIT_S = 10.0
 
 
 def _version() -> str:
@@ -119,6 +136,15 @@ def new_correlation_id() -> str:
 class _Fetched:
     page: Page
     parsed: PageBody | None  # None for 204
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A response whose body was read within the bounds (what the retry policy reads)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
 
 
 def _format_since(value: datetime | date | str | None) -> str | None:
@@ -211,7 +237,12 @@ class VendorClient:
         self._stop = threading.Event()
         self._now = clock or time.time
         self._sleep = sleep or self._interruptible_sleep
-        self._retry = RetryPolicy(max_retries=settings.max_retries, rng=rng or random.Random())
+        self._retry = RetryPolicy(
+            max_retries=settings.max_retries,
+            max_wait_s=settings.max_wait_s,
+            rng=rng or random.Random(),
+        )
+        self._deadline = Deadline()
         self._on_progress = on_progress
         self._progress_lock = threading.Lock()
         timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
@@ -227,6 +258,7 @@ class VendorClient:
             # proxies / CA bundles from the environment for the real API; never for loopback
             trust_env=not is_loopback(urlsplit(base_url).hostname),
         )
+        install_deadline(self._http, self._deadline)
         self._tokens = TokenProvider(
             self._http,
             token_url,
@@ -237,6 +269,7 @@ class VendorClient:
         )
         self._headers = {
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "IM-PartnerID": settings.partner_id,
             "IM-CountryCode": settings.country_code,
             "IM-SenderID": (settings.sender_id or default_sender_id())[:32],
@@ -297,7 +330,9 @@ class VendorClient:
         with self._pacers_lock:
             pacer = self._pacers.get(endpoint)
             if pacer is None:
-                pacer = Pacer(endpoint, now=self._now, sleep=self._sleep)
+                pacer = Pacer(
+                    endpoint, now=self._now, sleep=self._sleep, max_wait_s=self.settings.max_wait_s
+                )
                 self._pacers[endpoint] = pacer
             return pacer
 
@@ -335,7 +370,9 @@ class VendorClient:
         ep = get_endpoint(endpoint)
         if stats is None:
             stats = FetchStats(endpoint=ep.name, source=self.source)
-        paginator = PageNumberPaginator(ep, page_size or self.settings.page_size)
+        paginator = PageNumberPaginator(
+            ep, page_size or self.settings.page_size, max_records=self.settings.max_records
+        )
         request = paginator.init_request(_format_since(updated_since))
         pacer = self.pacer(ep.name)
         started = time.perf_counter()
@@ -491,11 +528,16 @@ class VendorClient:
                     endpoint=ep.name,
                     page=number,
                 )
-            waited, why = pacer.acquire_for()
+            try:
+                waited, _ = pacer.acquire_for(
+                    on_wait=lambda seconds, reason: self._announce_wait(
+                        ep, number, stats, seconds, reason
+                    )
+                )
+            except WaitTooLong as exc:
+                raise self._too_long(ep, number, exc.seconds, exc.reason) from None
             if waited:
                 stats.add(waited_s=waited)
-                if waited >= _REPORT_WAIT_S:
-                    self._emit_wait(ep, stats, waited, why or "rate limit pacing")
             correlation_id = new_correlation_id()
             where: dict[str, Any] = {
                 "endpoint": ep.name,
@@ -503,7 +545,8 @@ class VendorClient:
                 "correlation_id": correlation_id,
             }
             try:
-                token = self._tokens.token()
+                with self._deadline.within(self.settings.request_deadline_s):
+                    token = self._tokens.token()
             except AuthError as exc:
                 pacer.release(None)
                 raise AuthError(str(exc.args[0]) if exc.args else "token error", **where) from exc
@@ -514,32 +557,36 @@ class VendorClient:
             stats.add(requests=1)
             with self._count_lock:
                 self._requests_made += 1
-            outcome: httpx.Response | Exception
+            outcome: _Answer | Exception
             parsed: PageBody | None = None
             try:
-                response = self._http.get(target, headers=headers)
+                answer = self._send(target, headers)
+            except (BodyTooLarge, UnaskedEncoding) as exc:
+                pacer.release(None)
+                self._log(target, None, correlation_id, started, type(exc).__name__)
+                raise self._bound_error(ep, number, exc, where) from None
             except httpx.HTTPError as exc:
                 pacer.release(None)
                 self._log(target, None, correlation_id, started, type(exc).__name__)
                 outcome = exc
             else:
-                pacer.release(response.headers)
-                self._log(target, response.status_code, correlation_id, started, None)
-                outcome = response
-                if response.status_code == 200:
+                pacer.release(answer.headers)
+                self._log(target, answer.status_code, correlation_id, started, None)
+                outcome = answer
+                if answer.status_code == 200:
                     try:
-                        parsed = parse_page_body(response.content, ep)
+                        parsed = parse_page_body(answer.content, ep)
                     except BodyTruncated as exc:
                         outcome = exc
                     except ValueError as exc:
-                        raise self._contract_error(ep, number, response, exc, where) from exc
-                elif response.status_code == 429:
+                        raise self._contract_error(ep, number, answer, exc, where) from exc
+                elif answer.status_code == 429:
                     stats.add(rate_limited=1)
             decision = self._retry.classify(
                 outcome, attempt=attempt, now=self._now(), refreshed=refreshed
             )
             if decision.action == "accept":
-                assert isinstance(outcome, httpx.Response)
+                assert isinstance(outcome, _Answer)
                 return _Fetched(self._page(ep, number, parsed, outcome, correlation_id), parsed)
             if decision.action == "refresh":
                 refreshed = True  # a refresh does not spend a retry
@@ -547,14 +594,14 @@ class VendorClient:
                 stats.add(token_refreshes=1)
                 continue
             if decision.action == "wait":
-                # every thread of this endpoint waits (reported by pacer.acquire_for)
+                # every thread of this endpoint waits (announced by pacer.acquire_for)
                 pacer.block_for(decision.delay_s)
                 stats.add(retries=1)
                 attempt += 1
                 continue
             if decision.action == "retry":
                 stats.add(retries=1, waited_s=decision.delay_s)
-                self._emit_wait(ep, stats, decision.delay_s, decision.reason)
+                self._announce_wait(ep, number, stats, decision.delay_s, decision.reason)
                 self._sleep(decision.delay_s)
                 attempt += 1
                 continue
@@ -563,11 +610,72 @@ class VendorClient:
                 raise failure from outcome
             raise failure
 
+    def _send(self, target: str, headers: dict[str, str]) -> _Answer:
+        """GET ``target``, streamed: connect to last body byte within the deadline, the
+        body within the size bound (decoded)."""
+        limit = self.settings.request_deadline_s
+        started = time.monotonic()
+        try:
+            with (
+                self._deadline.within(limit),
+                self._http.stream("GET", target, headers=headers) as response,
+            ):
+                content = read_body(response, self.settings.max_page_bytes)
+                return _Answer(response.status_code, response.headers, content)
+        except httpx.TimeoutException as exc:
+            if time.monotonic() - started >= limit:
+                raise _DeadlinePassed(f"the request deadline passed ({exc})") from exc
+            raise
+
+    def _announce_wait(
+        self, ep: Endpoint, number: int, stats: FetchStats, seconds: float, reason: str
+    ) -> None:
+        """Tell progress (and, for a long wait, the INFO log) that a wait starts now."""
+        if seconds >= LONG_WAIT_S:
+            until = datetime.fromtimestamp(self._now() + seconds, UTC)
+            logger.info(
+                "%s page %d: waiting %.0fs (%s), until %s",
+                ep.name,
+                number,
+                seconds,
+                reason,
+                until.isoformat(timespec="seconds"),
+            )
+        if seconds >= _REPORT_WAIT_S:
+            self._emit_wait(ep, stats, seconds, reason)
+
+    def _too_long(self, ep: Endpoint, number: int, seconds: float, reason: str) -> RateLimitError:
+        until = datetime.fromtimestamp(self._now() + seconds, UTC).isoformat(timespec="seconds")
+        return RateLimitError(
+            f"GET {ep.path} page {number}: the server asks to wait {seconds:,.0f}s ({reason}), "
+            f"longer than VENDORKIT_MAX_WAIT_S={self.settings.max_wait_s:g}; retry after "
+            f"{until} (or raise VENDORKIT_MAX_WAIT_S)",
+            status_code=429 if reason.startswith("429") else None,
+            endpoint=ep.name,
+            page=number,
+            retry_after_s=seconds,
+            retry_at=until,
+        )
+
+    def _bound_error(
+        self, ep: Endpoint, number: int, exc: ValueError, where: dict[str, Any]
+    ) -> ContractError:
+        if isinstance(exc, BodyTooLarge):
+            text = (
+                f"GET {ep.path} page {number}: {exc} (VENDORKIT_MAX_PAGE_BYTES="
+                f"{self.settings.max_page_bytes:,}); reading stopped there. A page of "
+                f"{self.settings.page_size} records is far smaller: check VENDORKIT_BASE_URL, "
+                "or raise VENDORKIT_MAX_PAGE_BYTES if the pages really are that big"
+            )
+        else:
+            text = f"GET {ep.path} page {number}: {exc}; report this with the correlation id"
+        return ContractError(self._tokens.redact(text), **where)
+
     def _contract_error(
         self,
         ep: Endpoint,
         number: int,
-        response: httpx.Response,
+        response: _Answer,
         exc: ValueError,
         where: dict[str, Any],
     ) -> ContractError:
@@ -593,7 +701,7 @@ class VendorClient:
         self,
         ep: Endpoint,
         number: int,
-        outcome: httpx.Response | Exception,
+        outcome: _Answer | Exception,
         decision: Decision,
         attempt: int,
         where: dict[str, Any],
@@ -604,6 +712,14 @@ class VendorClient:
             return TransportError(
                 f"GET {ep.path} page {number} kept returning a cut-off JSON body after "
                 f"{attempts} attempts; retry later",
+                **where,
+            )
+        if isinstance(outcome, _DeadlinePassed):
+            return TransportError(
+                f"GET {ep.path} page {number} did not finish within VENDORKIT_REQUEST_DEADLINE_S"
+                f"={self.settings.request_deadline_s:g}s (connect to last body byte) in "
+                f"{attempts} attempts: the server answers too slowly; retry later, or raise "
+                "VENDORKIT_REQUEST_DEADLINE_S for a slow link",
                 **where,
             )
         if isinstance(outcome, BaseException):
@@ -630,6 +746,8 @@ class VendorClient:
                 ),
                 **where,
             )
+        if status == 429 and decision.delay_s > self.settings.max_wait_s:
+            return self._too_long(ep, number, decision.delay_s, "429 rate limited")
         if status == 429:
             return RateLimitError(
                 f"GET {ep.path} page {number} got 429 Too Many Requests after {attempts} "
@@ -642,8 +760,7 @@ class VendorClient:
         advice = (
             f"the server kept failing after {attempts} attempts; retry later"
             if status >= 500
-            else "the request was rejected; check VENDORKIT_PARTNER_ID / "
-            "VENDORKIT_COUNTRY_CODE and the parameters"
+            else _hint(status, detail, outcome.headers)
         )
         return ApiError(
             self._tokens.redact(
@@ -660,7 +777,7 @@ class VendorClient:
         ep: Endpoint,
         number: int,
         parsed: PageBody | None,
-        response: httpx.Response,
+        response: _Answer,
         correlation_id: str,
     ) -> Page:
         return Page(
@@ -723,9 +840,55 @@ class VendorClient:
             )
 
 
-def _errors_of(response: httpx.Response) -> Any:
+class _DeadlinePassed(httpx.TimeoutException):
+    """The request's total deadline passed (a timeout: the retry policy retries it)."""
+
+
+#: 4xx hints: words in the server's error text -> the setting to look at.
+_HINTS_400 = (
+    ("pagesize", "lower VENDORKIT_PAGE_SIZE (the API allows at most 100 per page)"),
+    ("partner", "check VENDORKIT_PARTNER_ID (your Ingram Micro vendor id, e.g. US123456)"),
+    ("country", "check VENDORKIT_COUNTRY_CODE (2 letters, e.g. US)"),
+    ("sender", "check VENDORKIT_SENDER_ID (at most 32 characters)"),
+    ("updatedsince", "the server refused updatedSince: run a full sync (full=True)"),
+)
+
+
+def _hint(status: int, detail: str, headers: Mapping[str, str]) -> str:
+    """What to do about a 3xx / 4xx, pointing at the setting the error is about.
+
+    Example:
+        >>> _hint(400, "pageSize must be <= 100 (fields: pageSize)", {})
+        'the request was rejected; lower VENDORKIT_PAGE_SIZE (the API allows at most 100 per page)'
+        >>> _hint(301, "", {"location": "https://api.example.com/v2/inventory"})[:48]
+        'the URL moved (Location: https://api.example.com'
+    """
+    if 300 <= status < 400:
+        location = str(headers.get("location") or "not given")[:120]
+        return (
+            f"the URL moved (Location: {location}); vendorkit does not follow redirects "
+            "(the token would go along): check VENDORKIT_BASE_URL"
+        )
+    if status == 403:
+        return (
+            "the application is not entitled to this endpoint: check the API subscription "
+            "and VENDORKIT_PARTNER_ID"
+        )
+    if status == 404:
+        return "no such endpoint there: check VENDORKIT_BASE_URL ends in /vendors/v1"
+    text = detail.lower().replace("_", "").replace("-", "").replace(" ", "")
+    hints = [hint for word, hint in _HINTS_400 if word in text]
+    if hints:
+        return "the request was rejected; " + "; ".join(hints)
+    return (
+        "the request was rejected; check VENDORKIT_PARTNER_ID / VENDORKIT_COUNTRY_CODE and "
+        "the parameters"
+    )
+
+
+def _errors_of(response: _Answer) -> Any:
     try:
-        data = response.json()
+        data = json.loads(response.content)
     except ValueError:
         return None
     if isinstance(data, dict):
