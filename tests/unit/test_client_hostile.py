@@ -394,6 +394,37 @@ def test_a_token_that_expires_at_once_is_still_used_for_a_while(expires_in: Any)
     assert server.token_posts == 1
 
 
+def test_the_token_floor_drops_to_what_the_server_shows_with_a_401() -> None:
+    """expires_in 0 but tokens really die after ~10 s: renew before that age from then on."""
+    from vendorkit.http.auth import TokenProvider
+
+    now = {"t": 0.0}
+    issued = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        issued.append(now["t"])
+        return httpx.Response(200, json={"access_token": f"{TOKEN}{len(issued)}", "expires_in": 0})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        tokens = TokenProvider(
+            http,
+            "https://api.example.test/oauth/oauth30/token",
+            "id",
+            SECRET,
+            clock=lambda: now["t"],
+        )
+        first = tokens.token()
+        now["t"] = 10.0
+        assert tokens.token() == first  # the 30 s floor, whatever expires_in says
+        tokens.invalidate(first)  # the server refused it at age 10 s
+        second = tokens.token()
+        now["t"] = 15.0
+        assert tokens.token() == second
+        now["t"] = 18.5  # 8.5 s old: past 80 % of the age the server refused
+        assert tokens.token() not in (first, second)
+    assert issued == [0.0, 10.0, 18.5]
+
+
 def test_an_html_200_echoing_the_token_is_redacted() -> None:
     def echo(request: httpx.Request, number: int) -> httpx.Response:
         token = request.headers["authorization"].removeprefix("Bearer ")

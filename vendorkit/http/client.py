@@ -520,6 +520,7 @@ class VendorClient:
         pacer = self.pacer(ep.name)
         attempt = 0  # retries spent
         refreshed = False
+        refused_at: float | None = None  # when the request that got a 401 was sent
         while True:
             if self._stop.is_set():
                 raise TransportError(
@@ -546,7 +547,7 @@ class VendorClient:
             }
             try:
                 with self._deadline.within(self.settings.request_deadline_s):
-                    token = self._tokens.token()
+                    token = self._tokens.token(issued_after=refused_at)
             except AuthError as exc:
                 pacer.release(None)
                 raise AuthError(str(exc.args[0]) if exc.args else "token error", **where) from exc
@@ -554,6 +555,7 @@ class VendorClient:
             headers["Authorization"] = f"Bearer {token}"
             headers["IM-CorrelationID"] = correlation_id
             started = time.perf_counter()
+            sent_at = self._now()
             stats.add(requests=1)
             with self._count_lock:
                 self._requests_made += 1
@@ -590,6 +592,7 @@ class VendorClient:
                 return _Fetched(self._page(ep, number, parsed, outcome, correlation_id), parsed)
             if decision.action == "refresh":
                 refreshed = True  # a refresh does not spend a retry
+                refused_at = sent_at
                 self._tokens.invalidate(token)
                 stats.add(token_refreshes=1)
                 continue
