@@ -150,34 +150,12 @@ def _report_to_dict(report: Any) -> dict[str, Any]:
     return {"rows": rows, "requests": requests, "endpoints": endpoints}
 
 
-def run_vendorkit_httpx(
-    target: Target, db: str, endpoints: Sequence[str], page_size: int, **kw: Any
-) -> dict[str, Any]:
-    """``vendorkit.sync()`` with httpx's standard transport, as against a remote host.
-
-    For a plain-``http://`` loopback base URL vendorkit swaps in its lean
-    ``LoopbackTransport`` (stdlib ``http.client``); the real API (https, remote) always gets
-    httpx's own transport. This variant switches the swap off, so the benchmark also shows
-    what the production code path costs per request.
-    """
-    import vendorkit.client as vk_client
-
-    if not hasattr(vk_client, "_plain_loopback"):
-        raise RuntimeError(
-            "vendorkit.client._plain_loopback is gone: update run_vendorkit_httpx to disable "
-            "the loopback transport another way"
-        )
-    vk_client._plain_loopback = lambda url: False  # type: ignore[attr-defined]
-    return run_vendorkit(target, db, endpoints, page_size, **kw)
-
-
 CONTENDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "floor": run_floor,
     "pandas": run_pandas,
     "dlt": run_dlt,
     "dlt-parquet": run_dlt_parquet,
     "vendorkit": run_vendorkit,
-    "vendorkit-httpx": run_vendorkit_httpx,
 }
 
 

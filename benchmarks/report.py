@@ -548,7 +548,7 @@ def render(results: dict[str, Any], *, commentary: str = "") -> str:
                 [
                     "runs",
                     f"median of {plan.get('runs', '?')} (vendorkit, floor), "
-                    f"{plan.get('peer_runs', '?')} (vendorkit-httpx, requests+pandas); contenders of "
+                    f"{plan.get('peer_runs', '?')} (requests+pandas); contenders of "
                     "one comparison run interleaved (A, B, A, B, ...); dlt on reduced data",
                 ],
                 ["server start-up", _fmt_s(meta.get("server_start_s"))],
@@ -581,12 +581,8 @@ def render(results: dict[str, Any], *, commentary: str = "") -> str:
         "",
         "- **vendorkit**: `vendorkit.sync(full=True)`: OAuth2, Ingram headers, concurrent "
         "pagination, retries, pacing, raw-page archive, pandera validation, rejects, typed "
-        "tables, sync log.",
-        "- **vendorkit-httpx**: the same `vendorkit.sync()` with httpx's standard transport. "
-        "For plain `http://` to a loopback host vendorkit swaps in its own lean "
-        "`LoopbackTransport` (stdlib `http.client`, see `vendorkit/loopback.py`); against the "
-        "real API (https, remote) it always uses httpx's transport, so this row is the "
-        "production code path.",
+        "tables, sync log; over httpx's own transport, the code path users run against the "
+        "real API (no benchmark-only transport or patching).",
         "- **floor**: `benchmarks/floor.py`: stdlib `http.client` keep-alive, per-page "
         "`pl.read_json` with the wire schema, one `CREATE TABLE AS` per table with casts.",
         "- **pandas**: `requests.Session` + `resp.json()` + `pd.json_normalize` + one insert "

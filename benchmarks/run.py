@@ -237,13 +237,11 @@ class Bench:
             "all endpoints @1000": [
                 ("floor all @1000", "floor", runs, at1000),
                 ("vendorkit all @1000", "vendorkit", runs, at1000),
-                ("vendorkit-httpx all @1000", "vendorkit-httpx", peer_runs, at1000),
                 ("pandas all @1000", "pandas", peer_runs, at1000),
             ],
             "all endpoints @100": [
                 ("floor all @100", "floor", runs, at100),
                 ("vendorkit all @100", "vendorkit", runs, at100),
-                ("vendorkit-httpx all @100", "vendorkit-httpx", peer_runs, at100),
             ],
             "inventory @1000": [
                 ("floor inventory @1000", "floor", runs, inv),

@@ -140,6 +140,13 @@ class Settings(BaseSettings):
     #: known-invalid records per kind the sandbox serves per endpoint (0 = none), to see the
     #: quarantine at work (``vendorkit rejects``, notebook 05)
     sandbox_invalid: int = Field(default=0, ge=0, le=1000)
+    #: bounds against odd or hostile servers (see docs/client.md): records an endpoint may
+    #: announce, one wait (Retry-After, X-RateLimit-Reset, pacing), one request from connect
+    #: to the last body byte, and one response body (decoded)
+    max_records: int = Field(default=50_000_000, ge=1)
+    max_wait_s: float = Field(default=900.0, gt=0)
+    request_deadline_s: float = Field(default=120.0, gt=0)
+    max_page_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import inspect
-import json
 import secrets
 import threading
 import time
@@ -51,6 +49,7 @@ from vendorkit.store import ENDPOINT_TABLES, TABLE_KEYS, Store
 
 if TYPE_CHECKING:
     from vendorkit.config import Settings
+    from vendorkit.http.pages import FetchStats, Page, PageSource
 
 __all__ = [
     "CURSOR_OVERLAP",
@@ -477,7 +476,7 @@ def _identity_hash(page: Any, identity: list[str]) -> pl.Series:
 
 
 def _fetch(
-    client: Any,
+    client: PageSource,
     endpoint: str,
     updated_since: datetime | None,
     chunker: _Chunker,
@@ -544,26 +543,16 @@ def _fetch(
     return _Fetched(batch, archive, server_start, passes, requests, fetched, pages)
 
 
-def _new_stats(client: Any, endpoint: str) -> Any:
-    """A ``FetchStats`` for clients whose ``iter_pages`` counts requests into one."""
-    try:
-        params = inspect.signature(client.iter_pages).parameters
-    except (TypeError, ValueError):
-        return None
-    if "stats" not in params:
-        return None
-    from vendorkit.client import FetchStats
+def _new_stats(client: PageSource, endpoint: str) -> FetchStats:
+    """A fresh ``FetchStats`` the client counts one pass's requests into."""
+    from vendorkit.http.pages import FetchStats
 
-    return FetchStats(endpoint=endpoint, source=str(getattr(client, "source", "api")))
+    return FetchStats(endpoint=endpoint, source=client.source)
 
 
-def _client_requests(client: Any) -> int | None:
-    """The client's HTTP request counter when it has one (retries and 204s included)."""
-    for name in ("requests_made", "request_count", "requests"):
-        value = getattr(client, name, None)
-        if isinstance(value, int):
-            return value
-    return None
+def _client_requests(client: PageSource) -> int:
+    """The client's HTTP request counter (retries and 204s included)."""
+    return client.requests_made
 
 
 # -- normalising ------------------------------------------------------------------------
@@ -655,7 +644,7 @@ def resolve_endpoints(endpoints: str | Iterable[str] | None) -> list[str]:
 
 def run_sync(
     store: Store,
-    client: Any,
+    client: PageSource,
     endpoints: str | Iterable[str] | None = None,
     *,
     full: bool = False,
@@ -740,7 +729,7 @@ class _null_context:
 
 def _sync_endpoint(
     store: Store,
-    client: Any,
+    client: PageSource,
     endpoint: str,
     report: SyncReport,
     full: bool,
@@ -896,44 +885,26 @@ def sync(
 def parse_body(endpoint: str, body: bytes) -> pl.DataFrame:
     """Parse an archived page body into the raw frame (``Endpoint.wire_schema()``).
 
-    Numbers keep their decimal text (``parse_int``/``parse_float`` = str), as the client does.
+    The live client's parser (:func:`vendorkit.http.body.parse_page_body`), so a replay
+    reads a body exactly as the sync that archived it did; an empty body (a 204) is an
+    empty frame.
 
     Example:
         >>> parse_body("inventory", b'{"inventory": [{"partNumber": "A", "quantity": 3}]}')["quantity"].to_list()
         ['3']
     """
+    from vendorkit.http.body import parse_page_body
+
     ep = get_endpoint(endpoint)
     if not body:
         return pl.DataFrame(schema=ep.wire_schema())
     try:
-        doc = json.loads(body, parse_int=str, parse_float=str)
+        return parse_page_body(body, ep).records
     except ValueError as exc:
         raise ContractError(
-            f"archived {endpoint} page is not JSON ({exc}); run sync(full=True) instead",
+            f"archived {endpoint} page cannot be read ({exc}); run sync(full=True) instead",
             endpoint=endpoint,
         ) from exc
-    records = doc if isinstance(doc, list) else doc.get(ep.list_key)
-    if not isinstance(records, list):
-        raise ContractError(
-            f"archived {endpoint} page has no {ep.list_key!r} list; run sync(full=True)",
-            endpoint=endpoint,
-        )
-    return pl.DataFrame(records, schema=ep.wire_schema(), strict=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ArchivedPage:
-    """A page rebuilt from the archive (same fields as ``vendorkit.client.Page``)."""
-
-    endpoint: str
-    number: int
-    body: bytes
-    records: pl.DataFrame
-    records_found: int | None
-    fetched_at: datetime
-    correlation_id: str
-    status_code: int
-    server_date: datetime | None
 
 
 def run_replay(
@@ -1032,7 +1003,7 @@ def _replay_endpoint(
     return row
 
 
-def _archived_pages(store: Store, con: Any, endpoint: str, sync_id: str) -> Iterator[ArchivedPage]:
+def _archived_pages(store: Store, con: Any, endpoint: str, sync_id: str) -> Iterator[Page]:
     """The archived pages of one sync, in fetch order, decompressed one at a time."""
     frame = store._query(
         con,
@@ -1040,11 +1011,13 @@ def _archived_pages(store: Store, con: Any, endpoint: str, sync_id: str) -> Iter
         "ORDER BY pass_number, page_number",
         [endpoint, sync_id],
     )
+    from vendorkit.http.pages import Page
+
     for rec in frame.iter_rows(named=True):
         body = rec["body"] or b""
         if rec["encoding"] == _CODEC:
             body = _decompress(body, rec["body_size"])
-        yield ArchivedPage(
+        yield Page(
             endpoint=endpoint,
             number=rec["page_number"],
             body=body,

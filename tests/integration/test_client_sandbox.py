@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import polars as pl
 import pytest
 
 from vendorkit.client import FetchResult, VendorClient, open_client
 from vendorkit.config import Settings
 from vendorkit.errors import AuthError
-from vendorkit.loopback import LoopbackTransport
 from vendorkit.sandbox import FaultConfig, Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.integration
@@ -221,81 +217,19 @@ def test_records_keep_the_wire_schema() -> None:
     assert lines.list.len().sum() > 0
 
 
-# -- the loopback transport (stdlib keep-alive) ------------------------------------------
+# -- one transport: httpx's own, for the sandbox as for the real API ------------------
 
 
-def test_loopback_transport_and_httpx_default_transport_fetch_the_same_pages() -> None:
+def test_sockets_and_the_in_process_transport_fetch_the_same_pages() -> None:
     sandbox = Sandbox(SandboxConfig(scale=0.2))
     with sandbox.serve() as server:
         settings = settings_for(server.base_url, server.token_url, page_size=100)
-        with VendorClient(settings, source="sandbox") as lean:
-            lean_pages = lean.fetch("orders").pages
-        with VendorClient(settings, transport=httpx.HTTPTransport(), source="sandbox") as plain:
-            plain_pages = plain.fetch("orders").pages
-    assert [p.body for p in lean_pages] == [p.body for p in plain_pages]
-    assert len(lean_pages) == 4
-
-
-class _ClosingServer:
-    """Answers each request on a connection, then closes it without saying so."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                body = b'{"ok": true}'
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-                )
-                time.sleep(0.05)  # the client has read the answer; now drop the connection
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def test_loopback_transport_reconnects_when_the_server_closed_an_idle_connection() -> None:
-    server = _ClosingServer()
-    try:
-        with httpx.Client(transport=LoopbackTransport(read_timeout_s=5)) as client:
-            for _ in range(3):
-                response = client.get(f"http://127.0.0.1:{server.port}/x")
-                assert response.json() == {"ok": True}
-                time.sleep(0.1)
-    finally:
-        server.close()
-    assert server.connections == 3
-
-
-def test_loopback_transport_maps_socket_failures_to_httpx_errors() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        port = listener.getsockname()[1]
-        # a server that accepts but never answers
-        client = httpx.Client(transport=LoopbackTransport(), timeout=0.2)
-        with client, pytest.raises(httpx.ReadTimeout):
-            client.get(f"http://127.0.0.1:{port}/slow")
-    # nothing listens any more
-    with httpx.Client(transport=LoopbackTransport()) as client, pytest.raises(httpx.ConnectError):
-        client.get(f"http://127.0.0.1:{port}/gone")
-    with (
-        httpx.Client(transport=LoopbackTransport()) as client,
-        pytest.raises(httpx.UnsupportedProtocol),
-    ):
-        client.get("https://127.0.0.1:1/tls")
+        with VendorClient(settings, source="sandbox") as over_sockets:
+            socket_pages = over_sockets.fetch("orders").pages
+        accepted = server.connections_accepted
+    with VendorClient(settings, transport=sandbox.transport(), source="sandbox") as in_process:
+        in_process_pages = in_process.fetch("orders").pages
+    assert [p.body for p in socket_pages] == [p.body for p in in_process_pages]
+    assert len(socket_pages) == 4
+    # httpx's pool keeps connections alive: at most one per worker thread, plus the token
+    assert 1 <= accepted <= settings.workers + 1

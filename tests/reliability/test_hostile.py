@@ -35,13 +35,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import vendorkit.client as client_mod
+import vendorkit.schemas as schemas
+import vendorkit.store as store_mod
 from vendorkit.config import Settings
 from vendorkit.endpoints import ENDPOINTS, get_endpoint
 from vendorkit.errors import VendorkitError
-
-client_mod = pytest.importorskip("vendorkit.client")
-schemas = pytest.importorskip("vendorkit.schemas")
-store_mod = pytest.importorskip("vendorkit.store")
 
 CONTRACT = yaml.safe_load(
     importlib.resources.files("vendorkit").joinpath("openapi.yaml").read_text(encoding="utf-8")

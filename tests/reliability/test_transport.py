@@ -16,6 +16,9 @@ import httpx
 import pydantic
 import pytest
 
+import vendorkit.client as client_mod
+import vendorkit.schemas as schemas
+import vendorkit.store as store_mod
 from vendorkit.config import Settings, is_loopback
 from vendorkit.errors import ConfigError, StoreError
 
@@ -80,7 +83,6 @@ def test_loopback_rule_by_hand() -> None:
 @pytest.mark.parametrize("url", REMOTE_HTTP[:4])
 def test_client_refuses_plain_http_even_when_settings_are_bypassed(url: str) -> None:
     """``model_construct`` skips pydantic validation; the client checks again."""
-    client_mod = pytest.importorskip("vendorkit.client")
     settings = Settings.model_construct(
         **{**Settings().model_dump(), "base_url": url, "client_id": "id"},
     )
@@ -98,7 +100,6 @@ def _verify_mode(client: httpx.Client) -> ssl.SSLContext:
 
 
 def test_client_verifies_tls() -> None:
-    client_mod = pytest.importorskip("vendorkit.client")
     settings = Settings(client_id="id", client_secret=SECRET)
     with client_mod.VendorClient(settings) as client:
         context = _verify_mode(client._http)
@@ -108,7 +109,6 @@ def test_client_verifies_tls() -> None:
 
 def test_environment_cannot_switch_tls_verification_off(monkeypatch: pytest.MonkeyPatch) -> None:
     """Variables that weaken TLS for other tools leave vendorkit's verification on."""
-    client_mod = pytest.importorskip("vendorkit.client")
     monkeypatch.setenv("PYTHONHTTPSVERIFY", "0")
     monkeypatch.setenv("CURL_CA_BUNDLE", "")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
@@ -118,6 +118,30 @@ def test_environment_cannot_switch_tls_verification_off(monkeypatch: pytest.Monk
         context = _verify_mode(client._http)
         assert context.verify_mode == ssl.CERT_REQUIRED
         assert context.check_hostname is True
+
+
+def test_the_local_sandbox_gets_httpx_own_transport_like_a_remote_host() -> None:
+    """One transport: plain http to loopback is not swapped for another one."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        base_url="http://127.0.0.1:9/vendors/v1",
+        client_id="id",
+        client_secret=SECRET,
+    )
+    with client_mod.VendorClient(settings) as client:
+        assert type(client._http._transport) is httpx.HTTPTransport
+
+
+def test_no_transport_of_our_own_outside_the_in_process_sandbox() -> None:
+    """The only ``httpx.BaseTransport`` subclass is the sandbox's socket-free transport."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                "Transport" in ast.unparse(base) for base in node.bases
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.name}")
+    assert found == ["sandbox/server.py:SandboxTransport"]
 
 
 def _tls_offenders(source: str, name: str) -> list[str]:
@@ -246,7 +270,6 @@ def test_the_sql_scan_can_fail() -> None:
     ['orders"; DROP TABLE orders; --', "orders ", "Orders", "1orders", "order-lines", ""],
 )
 def test_store_refuses_identifiers_outside_the_whitelist(name: str) -> None:
-    store_mod = pytest.importorskip("vendorkit.store")
     with store_mod.Store(":memory:") as store:
         with pytest.raises(StoreError):
             store.read_table(name)
@@ -257,8 +280,6 @@ def test_store_refuses_identifiers_outside_the_whitelist(name: str) -> None:
 
 def test_hostile_values_are_bound_not_spliced(tmp_path: Path) -> None:
     """Values that would break SQL if spliced are stored and read back verbatim."""
-    store_mod = pytest.importorskip("vendorkit.store")
-    schemas = pytest.importorskip("vendorkit.schemas")
     import polars as pl
 
     hostile = ["'); DROP TABLE orders; --", 'x" OR 1=1 --', "Ω≈ç√ 🚚", "a\x00b"[:1] + "b"]

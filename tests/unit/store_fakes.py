@@ -10,30 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
 
 from vendorkit.endpoints import get_endpoint
 from vendorkit.errors import TransportError
+from vendorkit.http.pages import FetchStats, Page
 from vendorkit.statuses import ORDER_STATUSES, SHIPMENT_STATUSES, canonical_status_expr
 from vendorkit.store import TABLE_SCHEMAS
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class FakePage:
-    endpoint: str
-    number: int
-    body: bytes
-    records: pl.DataFrame
-    records_found: int | None
-    fetched_at: datetime
-    correlation_id: str
-    status_code: int
-    server_date: datetime | None
 
 
 def _iso(ts: datetime) -> str:
@@ -117,8 +105,12 @@ class FakeClient:
         return self.world.requests
 
     def iter_pages(
-        self, endpoint: str, updated_since: datetime | None = None
-    ) -> Iterator[FakePage]:
+        self,
+        endpoint: str,
+        *,
+        updated_since: datetime | date | str | None = None,
+        stats: FetchStats | None = None,
+    ) -> Iterator[Page]:
         ep = get_endpoint(endpoint)
         self.calls.append((endpoint, updated_since))
         number = 0
@@ -136,7 +128,7 @@ class FakeClient:
             chunk = selected[(number - 1) * self.world.page_size : number * self.world.page_size]
             server_date = self.world.now
             if not chunk:
-                yield FakePage(
+                yield Page(
                     endpoint,
                     number,
                     b"",
@@ -154,7 +146,7 @@ class FakeClient:
                 schema=ep.wire_schema(),
                 strict=False,
             )
-            yield FakePage(
+            yield Page(
                 endpoint,
                 number,
                 body,

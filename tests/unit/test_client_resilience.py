@@ -13,7 +13,8 @@ from tests.unit.client_fakes import SECRET, FakeApi, FakeClock, inventory_record
 from tests.unit.test_client import make_client, make_settings, part_numbers
 from vendorkit.client import FetchResult, ProgressEvent, VendorClient
 from vendorkit.errors import ApiError, AuthError, RateLimitError, TransportError
-from vendorkit.ratelimit import Pacer, backoff_delay, parse_retry_after, reset_delay
+from vendorkit.http.pacing import Pacer
+from vendorkit.http.retry import backoff_delay, parse_retry_after, reset_delay
 
 T = 1_800_000_000.0  # epoch seconds, as X-RateLimit-Reset is sent
 
@@ -289,7 +290,7 @@ def limited_headers(remaining: int, reset: float, limit: int = 60) -> dict[str, 
 
 def test_pacer_sends_at_once_while_the_demand_fits_the_budget() -> None:
     clock = FakeClock(start=T)
-    pacer = Pacer("inventory", clock=clock.time, sleep=clock.sleep)
+    pacer = Pacer("inventory", now=clock.time, sleep=clock.sleep)
     assert pacer.acquire() == 0.0
     pacer.release(limited_headers(59, T + 60))
     pacer.set_demand(10)
@@ -300,7 +301,7 @@ def test_pacer_sends_at_once_while_the_demand_fits_the_budget() -> None:
 
 def test_pacer_spreads_calls_over_the_window_when_demand_exceeds_the_budget() -> None:
     clock = FakeClock(start=T)
-    pacer = Pacer("inventory", clock=clock.time, sleep=clock.sleep)
+    pacer = Pacer("inventory", now=clock.time, sleep=clock.sleep)
     pacer.acquire()
     pacer.release(limited_headers(10, T + 20))  # 10 calls left for 20 s
     pacer.set_demand(100)
@@ -316,7 +317,7 @@ def test_pacer_spreads_calls_over_the_window_when_demand_exceeds_the_budget() ->
 
 def test_pacer_waits_for_the_reset_when_nothing_is_left() -> None:
     clock = FakeClock(start=T)
-    pacer = Pacer("inventory", clock=clock.time, sleep=clock.sleep)
+    pacer = Pacer("inventory", now=clock.time, sleep=clock.sleep)
     pacer.acquire()
     pacer.release(limited_headers(0, T + 5))
     assert pacer.acquire() == pytest.approx(5.25)
@@ -324,7 +325,7 @@ def test_pacer_waits_for_the_reset_when_nothing_is_left() -> None:
 
 def test_pacer_counts_calls_in_flight_against_the_budget() -> None:
     clock = FakeClock(start=T)
-    pacer = Pacer("inventory", clock=clock.time, sleep=clock.sleep)
+    pacer = Pacer("inventory", now=clock.time, sleep=clock.sleep)
     pacer.acquire()
     pacer.release(limited_headers(3, T + 60))
     pacer.set_demand(3)
@@ -336,7 +337,7 @@ def test_pacer_counts_calls_in_flight_against_the_budget() -> None:
 
 def test_pacer_does_nothing_without_rate_limit_headers() -> None:
     clock = FakeClock()
-    pacer = Pacer("inventory", clock=clock.time, sleep=clock.sleep)
+    pacer = Pacer("inventory", now=clock.time, sleep=clock.sleep)
     pacer.acquire()
     pacer.release({})
     for _ in range(100):
@@ -345,7 +346,7 @@ def test_pacer_does_nothing_without_rate_limit_headers() -> None:
 
 def test_pacer_blocks_every_thread_after_a_429() -> None:
     clock = FakeClock(start=T)
-    pacer = Pacer("inventory", clock=clock.time, sleep=clock.sleep)
+    pacer = Pacer("inventory", now=clock.time, sleep=clock.sleep)
     pacer.acquire()
     pacer.release({})
     pacer.block_for(4.0)
@@ -436,7 +437,7 @@ def test_endpoints_are_paced_independently() -> None:
 
 def test_pacer_ignores_a_late_answer_from_the_previous_window() -> None:
     clock = FakeClock(start=T)
-    pacer = Pacer("inventory", clock=clock.time, sleep=clock.sleep)
+    pacer = Pacer("inventory", now=clock.time, sleep=clock.sleep)
     pacer.acquire()
     pacer.release(limited_headers(50, T + 60))  # the new window: 50 left
     pacer.acquire()

@@ -5,13 +5,21 @@ Ingram Micro answers ``POST /oauth/oauth30/token`` (form-encoded ``grant_type``,
 ``expires_in`` is a string in some responses and a number in others. Refused credentials
 get ``{"fault": {"faultstring": ..., "detail": {"errorcode": ...}}}``.
 
-The client secret and the tokens never appear in logs, reprs or exception messages.
+A token is used for at least :data:`MIN_TOKEN_LIFE_S` even when the server says
+``expires_in: 0`` (the contract allows it), so a server cannot make vendorkit ask for a
+token before every page. A server whose tokens really die sooner shows it with a 401: the
+floor then drops to 80 % of the age at which a token was refused, so tokens are renewed
+before that age from then on (and a refreshed token is never one older than that).
+
+The client secret and the tokens never appear in logs, reprs or exception messages: every
+token this provider was given is masked by :meth:`TokenProvider.redact`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,13 +29,18 @@ import httpx
 
 from vendorkit.errors import AuthError, redact
 
-__all__ = ["TokenProvider", "describe_fault"]
+__all__ = ["MIN_TOKEN_LIFE_S", "TokenProvider", "describe_fault"]
 
 logger = logging.getLogger("vendorkit.auth")
 
 #: Token endpoint failures worth one more try (the token host hiccups like any other).
 _TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 _TOKEN_ATTEMPTS = 3
+#: The shortest time a token is used before it is refreshed (``expires_in`` 0, negative or
+#: not a number included).
+MIN_TOKEN_LIFE_S = 30.0
+#: Tokens remembered for redaction (older ones are long expired).
+_KEPT_TOKENS = 32
 
 
 def describe_fault(body: bytes) -> str:
@@ -109,7 +122,11 @@ class TokenProvider:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._token: str | None = None
+        self._issued: list[str] = []  # every token seen, newest last, for redaction
         self._refresh_at = 0.0
+        self._issued_at = 0.0
+        self._issued_times: dict[str, float] = {}
+        self._floor = MIN_TOKEN_LIFE_S
         self.fetches = 0
 
     def __repr__(self) -> str:
@@ -119,21 +136,33 @@ class TokenProvider:
         )
 
     def redact(self, text: str) -> str:
-        """``text`` with the secret and the current token masked."""
-        return redact(text, self.__secret, self._token)
+        """``text`` with the secret and every token issued so far masked."""
+        return redact(text, self.__secret, *self._issued)
 
-    def token(self) -> str:
-        """The cached token, fetching a new one if there is none or it is about to expire."""
+    def token(self, *, issued_after: float | None = None) -> str:
+        """The cached token, fetching a new one if there is none or it is about to expire.
+
+        Args:
+            issued_after: after a 401, the time the refused request was sent: a cached token
+                issued before then (by another thread) is not fresh enough, fetch another.
+        """
         with self._lock:
-            if self._token is None or self._clock() >= self._refresh_at:
+            now = self._clock()
+            stale = issued_after is not None and self._issued_at < issued_after
+            aged = now - self._issued_at >= self._floor
+            if self._token is None or stale or (now >= self._refresh_at and aged):
                 self._token = None
                 self._fetch()
             assert self._token is not None
             return self._token
 
     def invalidate(self, token: str) -> None:
-        """Forget ``token`` after a 401 (no-op if another thread already replaced it)."""
+        """Forget ``token`` after a 401 (no-op if another thread already replaced it), and
+        learn from its age how long this server's tokens really live."""
         with self._lock:
+            issued = self._issued_times.get(token)
+            if issued is not None:
+                self._floor = min(self._floor, max(self._clock() - issued, 0.0) * 0.8)
             if self._token == token:
                 self._token = None
 
@@ -196,7 +225,13 @@ class TokenProvider:
                 f"the token endpoint {self._token_url} returned an empty access_token; "
                 "check VENDORKIT_TOKEN_URL"
             )
-        # refresh a little before the server would expire it: 10% of the lifetime, <= 60 s
+        if not math.isfinite(expires_in) or expires_in < 0:
+            expires_in = 0.0
+        # refresh a little before the server would expire it: 10% of the lifetime, <= 60 s;
+        # but use every token for a while, whatever expires_in says (a 401 still refreshes)
         margin = min(60.0, expires_in * 0.1)
         self._token = token
-        self._refresh_at = self._clock() + max(expires_in - margin, 0.0)
+        self._issued_at = self._clock()
+        self._issued = [*self._issued[-(_KEPT_TOKENS - 1) :], token]
+        self._refresh_at = self._issued_at + max(expires_in - margin, 0.0)
+        self._issued_times = {t: self._issued_times.get(t, self._issued_at) for t in self._issued}

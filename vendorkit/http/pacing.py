@@ -1,4 +1,4 @@
-"""Rate-limit pacing and retry delays for the Vendor API client.
+"""Rate-limit pacing for the Vendor API client: one :class:`Pacer` per endpoint.
 
 Ingram Micro allows 60 calls per minute *per endpoint*, announced on every response as
 ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` (epoch seconds).
@@ -15,130 +15,43 @@ endpoint, so a long sync stays under the limit instead of provoking 429s:
 
 A server that sends no rate-limit headers is not paced at all.
 
-Clock and sleep are injectable so the pacing rules are unit-tested without waiting.
+No single wait is longer than ``max_wait_s`` (``VENDORKIT_MAX_WAIT_S``): a window reset
+further away raises :class:`WaitTooLong` (the client turns it into a ``RateLimitError``
+saying when to retry). Each wait is announced first (``on_wait``), so it can be logged and
+shown while it lasts.
+
+The clock (``now``: epoch seconds) and ``sleep`` are injectable, so the pacing rules are
+unit-tested without waiting. Reading the headers is :mod:`vendorkit.http.retry`'s job.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 
-__all__ = ["Pacer", "backoff_delay", "parse_retry_after", "reset_delay"]
+from vendorkit.http.retry import RESET_MARGIN_S, header_number, reset_delay
 
-#: Waiting past the announced reset by this much absorbs the 1-second resolution of the
-#: ``X-RateLimit-Reset`` header and small clock differences.
-RESET_MARGIN_S = 0.25
-#: Header values below this are read as "seconds from now" rather than epoch seconds.
-_EPOCH_THRESHOLD = 1_000_000_000
-#: A reset further away than this is not believed (clock trouble); waits are capped to it.
-_PLAUSIBLE_RESET_S = 3600.0
+__all__ = ["Pacer", "WaitTooLong"]
 
 
-def backoff_delay(
-    attempt: int,
-    *,
-    base_s: float = 0.25,
-    cap_s: float = 20.0,
-    rng: random.Random | None = None,
-) -> float:
-    """Exponential backoff with jitter for retry number ``attempt`` (0-based).
+class WaitTooLong(Exception):
+    """The rate limit asks for a wait longer than ``max_wait_s``.
 
-    The delay is ``min(cap, base * 2**attempt)`` scaled by a random factor in [0.5, 1.0]
-    ("equal jitter"), so retrying threads do not stampede the server in lockstep.
-
-    Example:
-        >>> 0.125 <= backoff_delay(0) <= 0.25
-        True
-        >>> 10.0 <= backoff_delay(10) <= 20.0
-        True
+    Attributes:
+        seconds: the wait asked for.
+        reason: why (``"rate limit pacing"``, ``"429 rate limited"``).
     """
-    ceiling = min(cap_s, base_s * (2 ** max(attempt, 0)))
-    factor = (rng or random).uniform(0.5, 1.0)
-    return ceiling * factor
 
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date).
-
-    Example:
-        >>> parse_retry_after("3", now=0.0)
-        3.0
-        >>> parse_retry_after("soon", now=0.0) is None
-        True
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
-
-
-def _server_epoch(date_header: str | None) -> float | None:
-    if not date_header:
-        return None
-    try:
-        server = parsedate_to_datetime(date_header)
-    except (TypeError, ValueError):
-        return None
-    if server.tzinfo is None:
-        server = server.replace(tzinfo=UTC)
-    return server.timestamp()
-
-
-def reset_delay(headers: Mapping[str, str], *, now: float) -> float | None:
-    """Seconds until ``X-RateLimit-Reset``, if sent.
-
-    Accepts epoch seconds (the documented form) or small values meaning "seconds from now".
-    An epoch reset is read against the local clock; only when that gives an implausible
-    wait (in the past, or more than an hour away) and the ``Date`` header gives a plausible
-    one is the server's clock used instead (a server whose clock is off). A ``Date`` that
-    is itself off (the sandbox dates responses with its virtual clock) is thus ignored.
-
-    Example:
-        >>> reset_delay({"X-RateLimit-Reset": "105"}, now=100.0)
-        105.0
-        >>> reset_delay({"X-RateLimit-Reset": "1000000010"}, now=1000000000.0)
-        10.0
-    """
-    raw = headers.get("x-ratelimit-reset") or headers.get("X-RateLimit-Reset")
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    if value < _EPOCH_THRESHOLD:
-        return max(0.0, value)
-    local = value - now
-    if 0.0 <= local <= _PLAUSIBLE_RESET_S:
-        return local
-    server_now = _server_epoch(headers.get("date") or headers.get("Date"))
-    if server_now is not None and 0.0 <= value - server_now <= _PLAUSIBLE_RESET_S:
-        return value - server_now
-    return min(max(0.0, local), _PLAUSIBLE_RESET_S)
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(f"{reason}: a wait of {seconds:.0f}s")
+        self.seconds = seconds
+        self.reason = reason
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    raw = headers.get(name.lower()) or headers.get(name)
-    if raw is None:
-        return None
-    try:
-        return int(float(raw))
-    except ValueError:
-        return None
+    value = header_number(headers, name)
+    return None if value is None else int(value)
 
 
 class Pacer:
@@ -150,7 +63,7 @@ class Pacer:
     still needs, so it only spreads calls out when they would not fit in the budget.
 
     Example:
-        >>> p = Pacer("inventory", clock=lambda: 0.0, sleep=lambda s: None)
+        >>> p = Pacer("inventory", now=lambda: 0.0, sleep=lambda s: None)
         >>> p.acquire()  # first call: nothing known yet, no wait
         0.0
         >>> p.release({"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "59",
@@ -164,12 +77,14 @@ class Pacer:
         self,
         endpoint: str,
         *,
-        clock: Callable[[], float] = time.time,
+        now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         margin_s: float = RESET_MARGIN_S,
+        max_wait_s: float = 900.0,
     ) -> None:
         self.endpoint = endpoint
-        self._clock = clock
+        self.max_wait_s = max_wait_s
+        self._clock = now
         self._sleep = sleep
         self._margin_s = margin_s
         self._cond = threading.Condition()
@@ -204,19 +119,31 @@ class Pacer:
         """Block until one call may be sent; return the seconds spent waiting."""
         return self.acquire_for()[0]
 
-    def acquire_for(self) -> tuple[float, str | None]:
+    def acquire_for(
+        self, on_wait: Callable[[float, str], None] | None = None
+    ) -> tuple[float, str | None]:
         """Like :meth:`acquire`, also saying why it waited (``None`` if it did not).
 
         Reasons: ``"429 rate limited"`` (after a 429, see :meth:`block_for`) or
         ``"rate limit pacing"`` (spreading calls, or waiting for the window to reset).
+        ``on_wait(seconds, reason)`` is called before each sleep.
+
+        Raises:
+            WaitTooLong: one wait would be longer than ``max_wait_s``.
         """
         waited = 0.0
         reason: str | None = None
         while True:
             reserved, delay = self._reserve()
             if delay > 0:
-                if reason is None:
-                    reason = self._wait_reason()
+                why = self._wait_reason()
+                reason = reason or why
+                if delay > self.max_wait_s:
+                    if reserved:
+                        self.release(None)
+                    raise WaitTooLong(delay, why)
+                if on_wait is not None:
+                    on_wait(delay, why)
                 self._sleep(delay)
                 waited += delay
             if reserved:

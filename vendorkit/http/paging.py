@@ -1,0 +1,291 @@
+"""Pagination as a strategy object: which page to ask for next, and when to stop.
+
+:class:`PageNumberPaginator` has dlt's shape (``dlt.sources.helpers.rest_client.paginators``):
+``init_request`` sets up the first request, ``update_state`` reads each page as it arrives
+(in page order), ``update_request`` points the request at the next page, and ``has_next``
+says whether there is one. Besides, :meth:`PageNumberPaginator.plan` hands out the pages
+known to exist after page 1 (from ``recordsFound``), which the client fetches concurrently;
+``update_state`` still sees them one by one, in order.
+
+Stop rules, all here:
+
+* a 204 (page 1: one empty page; later: past the end);
+* a body without any envelope key (seed-shaped ``{"inventory": [...]}``): the only page;
+* with ``recordsFound``: ``ceil(recordsFound / pageSize)`` pages, then one by one only while
+  the last page was full and has a ``nextPage`` (records added during the fetch);
+* without it: one by one until a page without ``nextPage``, or a short page.
+
+Guards, so that every loop ends whatever the server does (each a :class:`ContractError`
+naming the endpoint, the page and what the server did; the sync then stores nothing):
+
+* the envelope's ``pageNumber`` is not the page asked for (the server ignores it);
+* a page's body (its hash), or its records (pages of 2+ records: same count, same first
+  and last key), repeats an earlier page's (a ``nextPage`` pointing to itself); memory
+  stays linear in pages;
+* more pages than ``ceil(recordsFound / pageSize)`` plus :data:`EXTRA_PAGES` (or 10 %,
+  whichever is more) for records added during the fetch; without ``recordsFound``, more
+  pages than ``max_records`` could fill;
+* ``recordsFound`` negative, not a number, or above ``max_records``
+  (``VENDORKIT_MAX_RECORDS``);
+* the envelope's ``pageSize`` may lower the page size asked for, never raise it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+
+from vendorkit.endpoints import Endpoint
+from vendorkit.errors import ContractError
+from vendorkit.http.body import PageBody
+from vendorkit.http.pages import Page
+
+__all__ = [
+    "DEFAULT_MAX_RECORDS",
+    "EXTRA_PAGES",
+    "PageNumberPaginator",
+    "PageRequest",
+    "page_count",
+]
+
+logger = logging.getLogger("vendorkit.http.paging")
+
+#: Pages past ``ceil(recordsFound / pageSize)`` allowed for records added during a fetch
+#: (or 10 % of the expected pages, whichever is more).
+EXTRA_PAGES = 10
+#: ``VENDORKIT_MAX_RECORDS``'s default: more records per endpoint is not a believable answer.
+DEFAULT_MAX_RECORDS = 50_000_000
+
+
+def page_count(records_found: int, page_size: int) -> int:
+    """How many pages hold ``records_found`` records at ``page_size`` per page.
+
+    Example:
+        >>> page_count(2500, 100), page_count(0, 100), page_count(101, 100)
+        (25, 0, 2)
+    """
+    if page_size <= 0:
+        raise ValueError("page_size must be positive")
+    return math.ceil(records_found / page_size)
+
+
+@dataclass(slots=True)
+class PageRequest:
+    """The query of one page request.
+
+    Example:
+        >>> PageRequest(2, 100, "2026-10-01T00:00:00+00:00").params()
+        {'pageNumber': 2, 'pageSize': 100, 'updatedSince': '2026-10-01T00:00:00+00:00'}
+    """
+
+    number: int
+    size: int
+    updated_since: str | None = None
+
+    def params(self) -> dict[str, str | int]:
+        """The query parameters, in the order the API documents them."""
+        params: dict[str, str | int] = {"pageNumber": self.number, "pageSize": self.size}
+        if self.updated_since:
+            params["updatedSince"] = self.updated_since
+        return params
+
+
+class PageNumberPaginator:
+    """``pageNumber`` / ``pageSize`` pagination with the Vendor API's envelope.
+
+    Args:
+        endpoint: the endpoint being paged (named in messages).
+        page_size: the page size asked for.
+        max_records: the most records an endpoint may announce or deliver
+            (``VENDORKIT_MAX_RECORDS``).
+
+    Attributes:
+        page_size: the page size of every request after page 1 (may be lowered by the
+            server, see :meth:`update_state`).
+        records_found: page 1's ``recordsFound`` (0 after a 204), if sent.
+        pages_total: pages expected, once known.
+        has_next: whether another page should be requested one by one.
+
+    Example:
+        >>> from vendorkit.endpoints import get_endpoint
+        >>> paginator = PageNumberPaginator(get_endpoint("inventory"), 100)
+        >>> request = paginator.init_request(None)
+        >>> request.params()
+        {'pageNumber': 1, 'pageSize': 100}
+    """
+
+    def __init__(
+        self, endpoint: Endpoint, page_size: int, *, max_records: int = DEFAULT_MAX_RECORDS
+    ) -> None:
+        if page_size <= 0:
+            raise ValueError("page_size must be positive")
+        self.endpoint = endpoint
+        self.requested_size = page_size
+        self.page_size = page_size
+        self.max_records = max_records
+        self.records_found: int | None = None
+        self.pages_total: int | None = None
+        self.has_next = True
+        self.max_pages = page_count(max_records, page_size) + EXTRA_PAGES
+        self._last_number = 0
+        self._plan: range = range(0)
+        self._plan_end = 1  # the last page number known to exist
+        self._bodies: set[bytes] = set()
+        self._key_sets: dict[tuple[object, ...], int] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"PageNumberPaginator(endpoint={self.endpoint.name!r}, page_size={self.page_size}, "
+            f"records_found={self.records_found}, last_page={self._last_number}, "
+            f"has_next={self.has_next})"
+        )
+
+    # -- dlt's three steps -----------------------------------------------------------
+
+    def init_request(self, updated_since: str | None) -> PageRequest:
+        """The request for page 1."""
+        return PageRequest(1, self.page_size, updated_since)
+
+    def update_state(self, page: Page, body: PageBody | None) -> None:
+        """Read page ``page.number`` (``body`` None: a 204); pages arrive in order."""
+        number = page.number
+        self._last_number = number
+        if body is not None:
+            self._guard(page, body)
+        if number == 1:
+            self._first(body)
+            return
+        if body is None:
+            if number <= self._plan_end:
+                # 204 before recordsFound was reached: the data shrank while fetching
+                logger.warning(
+                    "%s page %d answered 204 before recordsFound=%s was reached; "
+                    "records may have been removed during the fetch",
+                    self.endpoint.name,
+                    number,
+                    self.records_found,
+                )
+            self.has_next = False
+            return
+        if number >= self._plan_end:
+            self.has_next = self._continues(body)
+        if self.has_next and number >= self.max_pages:
+            raise self._stop(
+                number,
+                f"it still announces a next page after {number} pages, more than "
+                f"{self._why_max_pages()} allow",
+            )
+
+    def update_request(self, request: PageRequest) -> PageRequest:
+        """Point ``request`` at the page after the last one read."""
+        request.number = self._last_number + 1
+        request.size = self.page_size
+        return request
+
+    # -- concurrency -----------------------------------------------------------------
+
+    def plan(self) -> range:
+        """Page numbers known to exist after page 1 (fetch them in any order, but feed
+        them to :meth:`update_state` in order); empty after the first call."""
+        plan, self._plan = self._plan, range(0)
+        return plan
+
+    # -- rules -----------------------------------------------------------------------
+
+    def _first(self, body: PageBody | None) -> None:
+        if body is None:  # 204: nothing at all
+            self.records_found = 0
+            self.pages_total = 1
+            self.has_next = False
+            return
+        self.records_found = self._records_found(body)
+        if not body.has_envelope:  # seed-shaped: the whole list in one body
+            self.pages_total = 1
+            self.has_next = False
+            return
+        got = body.records.height
+        size = self.requested_size
+        if body.page_size:  # the server may lower the page size, never raise it
+            size = min(size, body.page_size)
+        elif 0 < got < size and (self.records_found or 0) > got:
+            size = got  # the server capped the page size without saying so
+        self.page_size = size
+        found = self.records_found
+        if found is not None:
+            total = page_count(found, size)
+            self.pages_total = max(total, 1)
+            self._plan_end = max(total, 1)
+            self._plan = range(2, total + 1)
+            extra = max(EXTRA_PAGES, math.ceil(total / 10))
+            self.max_pages = min(self.max_pages, max(total, 1) + extra)
+            if total <= 1:
+                self.has_next = self._continues(body)
+            else:
+                self.has_next = True  # decided when the last planned page arrives
+        else:
+            self.max_pages = page_count(self.max_records, size) + EXTRA_PAGES
+            self.has_next = self._continues(body)
+
+    def _records_found(self, body: PageBody) -> int | None:
+        found = body.records_found
+        if found is not None and found > self.max_records:
+            raise self._stop(
+                1,
+                f"it announced recordsFound={found:,}, more than VENDORKIT_MAX_RECORDS="
+                f"{self.max_records:,} (raise it if the endpoint really holds that many)",
+            )
+        return found
+
+    def _guard(self, page: Page, body: PageBody) -> None:
+        """Stop on a page that repeats an earlier one or is not the page asked for."""
+        number = page.number
+        if body.page_number is not None and body.page_number != number:
+            raise self._stop(
+                number,
+                f"it answered pageNumber={body.page_number} when asked for page {number} "
+                "(the server ignores pageNumber)",
+            )
+        digest = hashlib.blake2b(page.body, digest_size=16).digest()
+        if digest in self._bodies:
+            raise self._stop(number, "it sent the same body as an earlier page")
+        self._bodies.add(digest)
+        records = body.records
+        keys = self.endpoint.primary_key
+        if records.height >= 2 and set(keys) <= set(records.columns):
+            # the page's records by their keys: count, first and last (cheap, and a page
+            # that only shifted by a record or two during the fetch does not match)
+            columns = [records.get_column(k) for k in keys]
+            key_set = (
+                records.height,
+                tuple(c[0] for c in columns),
+                tuple(c[-1] for c in columns),
+            )
+            earlier = self._key_sets.get(key_set)
+            if earlier is not None:
+                raise self._stop(
+                    number, f"it sent the same {records.height} records as page {earlier}"
+                )
+            self._key_sets[key_set] = number
+
+    def _why_max_pages(self) -> str:
+        if self.records_found is not None:
+            return (
+                f"recordsFound={self.records_found:,} at pageSize {self.page_size} "
+                f"(+{self.max_pages - max(self.pages_total or 1, 1)} pages of margin)"
+            )
+        return f"VENDORKIT_MAX_RECORDS={self.max_records:,} at pageSize {self.page_size}"
+
+    def _stop(self, number: int, what: str) -> ContractError:
+        return ContractError(
+            f"{self.endpoint.name} page {number}: stopped paging because {what}; nothing "
+            "from this fetch is stored. The server breaks the paging contract: report it "
+            "with the correlation id",
+            endpoint=self.endpoint.name,
+            page=number,
+        )
+
+    def _continues(self, body: PageBody) -> bool:
+        """Another page one by one: a full page that names a next one."""
+        return bool(body.next_page) and body.records.height >= self.page_size
