@@ -20,7 +20,8 @@ import pytest
 from tests.unit.client_fakes import SECRET, FakeClock, inventory_records
 from tests.unit.test_client import make_settings
 from vendorkit.client import ProgressEvent, VendorClient
-from vendorkit.errors import ApiError, ContractError, RateLimitError
+from vendorkit.config import Settings
+from vendorkit.errors import ApiError, ConfigError, ContractError, RateLimitError
 from vendorkit.http.body import INVALID_UTF8
 
 TOKEN = "tok-hostile-7f3e9a"
@@ -472,6 +473,11 @@ def test_invalid_utf8_in_a_record_keeps_the_page_with_a_marker() -> None:
     assert len(server.requests) == 1  # not retried as a "cut-off" body
 
 
+def test_settings_refuse_a_page_size_the_api_would_refuse() -> None:
+    with pytest.raises(ConfigError, match="VENDORKIT_PAGE_SIZE=500"):
+        Settings(page_size=500)
+
+
 def test_a_400_about_page_size_points_at_vendorkit_page_size() -> None:
     server = Server(
         lambda r, n: httpx.Response(
@@ -479,15 +485,15 @@ def test_a_400_about_page_size_points_at_vendorkit_page_size() -> None:
             json={
                 "errors": [
                     {
-                        "message": "pagesize must be <= 100",
-                        "fields": [{"field": "pageSize", "value": "500"}],
+                        "message": "pagesize must be <= 50",  # a server stricter than the contract
+                        "fields": [{"field": "pageSize", "value": "100"}],
                     }
                 ]
             },
         )
     )
     with pytest.raises(ApiError) as info:
-        fetch(server, page_size=500)
+        fetch(server, page_size=100)
     assert "VENDORKIT_PAGE_SIZE" in str(info.value)
     assert "PARTNER_ID" not in str(info.value)
 
