@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 import numpy as np
 
 from vendorkit.endpoints import ENDPOINT_NAMES
+from vendorkit.sandbox.clock import from_epoch
 from vendorkit.sandbox.config import SandboxConfig
 from vendorkit.sandbox.faults import Fault, FaultPlan
 from vendorkit.sandbox.mutate import mutate_world
@@ -143,18 +144,54 @@ class SandboxApp:
         }
         self._tokens: dict[str, tuple[str, float]] = {}
         self._tokens_issued = 0
+        self._newest_token: dict[str, float] = {}  # client id -> expiry of its newest token
+        self._sync_steps = 0
+        self._clock = config.now
         self._windows: dict[tuple[str, str], _Window] = {}
         self._faults = FaultPlan(config.faults, config.seed)
         self._data_calls = 0
         self._since_cache: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._mutations = 0
         self._stats: dict[str, _EndpointStats] = defaultdict(_EndpointStats)
+        for _ in range(config.syncs_before):
+            self._sync_step()
 
-    # ------------------------------------------------------------------ state helpers
+    # ------------------------------------------------------------------ clocks
     @property
     def now(self) -> datetime:
         """The virtual clock (data timestamps and the ``Date`` header)."""
-        return self.world.now
+        with self._lock:
+            self._follow_clock()
+            return self.world.now
+
+    @property
+    def sync_steps(self) -> int:
+        """How many sync steps the virtual clock has taken (``syncs_before`` included)."""
+        return self._sync_steps
+
+    def _mono(self) -> float:
+        """Seconds on the limiter clock (rate-limit windows, token expiry, maintenance)."""
+        return self._clock() if self._clock is not None else time.monotonic()
+
+    def _epoch(self) -> float:
+        """Epoch seconds on the limiter clock (``X-RateLimit-Reset``)."""
+        return self._clock() if self._clock is not None else time.time()
+
+    def _follow_clock(self) -> None:
+        """With an injected clock, the virtual clock is that clock (never going backwards)."""
+        if self._clock is not None:
+            t = from_epoch(self._clock())
+            if t > self.world.now:
+                self.world.now = t
+
+    def _sync_step(self) -> None:
+        """One step between syncs: the clock moves by ``sync_step``."""
+        step = self.config.sync_step
+        assert step is not None
+        self._sync_steps += 1
+        self.world.now = self.world.now + step
+
+    # ------------------------------------------------------------------ state helpers
 
     def served(self, endpoint: str) -> Served:
         """The current full listing of an endpoint."""
@@ -179,6 +216,7 @@ class SandboxApp:
         """Advance the virtual clock and change records (see :meth:`Sandbox.mutate`)."""
         eps = tuple(endpoints or ENDPOINT_NAMES)
         with self._lock:
+            self._follow_clock()
             self.world.now = self.world.now + advance
             self._mutations += 1
             changed = mutate_world(self.world, fraction, eps, self._mutations)
@@ -214,6 +252,7 @@ class SandboxApp:
         hdrs = {k.lower(): v for k, v in headers.items()}
         corr = hdrs.get("im-correlationid")
         with self._lock:
+            self._follow_clock()
             if path == TOKEN_PATH:
                 return self._finish(self._token(method, hdrs, body, corr))
             prefix = BASE_PATH + "/"
@@ -313,11 +352,22 @@ class SandboxApp:
                 ),
                 endpoint="token",
             )
+        mono = self._mono()
+        newest = self._newest_token.get(cid)
+        if (
+            newest is not None
+            and cfg.sync_step is not None
+            and self._clock is None
+            and newest - mono > cfg.token_ttl_s / 2
+        ):  # a new session, not a refresh: the next sync
+            self._sync_step()
+            headers[0] = ("Date", format_datetime(self.world.now, usegmt=True))
         self._tokens_issued += 1
         token = hashlib.sha256(
             f"vendorkit-sandbox|{cfg.seed}|{cid}|{self._tokens_issued}".encode()
         ).hexdigest()[:40]
-        self._tokens[token] = (cid, time.monotonic() + cfg.token_ttl_s)
+        self._tokens[token] = (cid, mono + cfg.token_ttl_s)
+        self._newest_token[cid] = mono + cfg.token_ttl_s
         ttl = int(cfg.token_ttl_s)
         expires: int | str = str(ttl) if self._tokens_issued % 2 == 1 else ttl
         payload = {"access_token": token, "token_type": "Bearer", "expires_in": expires}
@@ -345,7 +395,7 @@ class SandboxApp:
                 endpoint=name,
             )
         client, expiry = entry
-        if time.monotonic() >= expiry:
+        if self._mono() >= expiry:
             return Response(
                 401,
                 [*base, _JSON],
@@ -356,12 +406,12 @@ class SandboxApp:
         limit = self.config.rate_limit_per_minute
         if limit is not None:
             window_s = self.config.rate_limit_window_s
-            mono = time.monotonic()
+            mono = self._mono()
             win = self._windows.get((name, client))
             if win is None or mono >= win.start + window_s:
                 win = self._windows[(name, client)] = _Window(mono)
             win.count += 1
-            reset = math.ceil(time.time() + (win.start + window_s - mono))
+            reset = math.ceil(self._epoch() + (win.start + window_s - mono))
             rl_headers = [
                 ("X-RateLimit-Limit", str(limit)),
                 ("X-RateLimit-Remaining", str(max(0, limit - win.count))),

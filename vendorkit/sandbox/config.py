@@ -7,8 +7,9 @@ Both are frozen value objects with named defaults, so a test states exactly what
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from vendorkit.errors import ConfigError
@@ -120,6 +121,16 @@ class SandboxConfig:
         max_page_size: the largest accepted ``pageSize`` (the contract says 100).
         client_id: accepted client id, ``None`` = any non-empty.
         client_secret: accepted client secret, ``None`` = any non-empty.
+        sync_step: how far the virtual clock moves at each new session (a token issued while
+            the client id's newest token is in the first half of its lifetime: a new sync),
+            with one step of world changes; ``None`` = never (see
+            :mod:`vendorkit.sandbox.clock`).
+        syncs_before: build the sandbox as a long-lived one stands after this many sync
+            steps (the clock ``syncs_before * sync_step`` later, the world changed as often).
+        now: an injected clock (epoch seconds, like ``time.time``) for the rate limiter,
+            token expiry, ``X-RateLimit-Reset``, the ``Date`` header, maintenance windows and
+            the data timestamps; ``None`` = real time for the limiter and the deterministic
+            virtual clock for the data.
 
     Example:
         >>> SandboxConfig.preset("bench").scale
@@ -140,8 +151,17 @@ class SandboxConfig:
     max_page_size: int = 100
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    sync_step: timedelta | None = timedelta(days=1)
+    syncs_before: int = 0
+    now: Callable[[], float] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.sync_step is not None and self.sync_step <= timedelta(0):
+            raise ConfigError("SandboxConfig.sync_step must be a positive timedelta or None")
+        if self.syncs_before < 0:
+            raise ConfigError("SandboxConfig.syncs_before must be >= 0")
+        if self.syncs_before and self.sync_step is None:
+            raise ConfigError("SandboxConfig.syncs_before needs a sync_step")
         if not self.scale > 0:
             raise ConfigError(f"SandboxConfig.scale={self.scale!r} must be > 0")
         if int(500 * self.scale) < 1:
