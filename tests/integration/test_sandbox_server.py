@@ -189,3 +189,39 @@ def test_concurrent_clients_get_consistent_pages() -> None:
     assert parallel == sequential
     total = sum(len(json.loads(b)["inventory"]) for b in parallel)
     assert total == sb.served_record_count("inventory") == 250 * 5 + 4
+
+
+def _raw(host: str, port: int, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    import http.client
+
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request(method, path, body=b"", headers={"Content-Length": "0"})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("QUERY", "/oauth/oauth30/token", 405, "POST"),
+        ("PROPFIND", "/oauth/oauth30/token", 405, "POST"),
+        ("QUERY", "/vendors/v1/inventory", 405, "GET"),
+        ("BREW", "/vendors/v1/orders", 405, "GET"),
+        ("QUERY", "/vendors/v1/nowhere", 404, None),
+    ],
+)
+def test_unknown_methods_get_the_json_error_body_not_html_501(
+    method: str, path: str, status: int, allow: str | None
+) -> None:
+    with Sandbox(SandboxConfig(scale=0.02)).serve() as srv:
+        code, headers, body = _raw(srv.host, srv.port, method, path)
+    assert code == status and headers["content-type"] == "application/json"
+    assert headers.get("allow") == allow
+    assert json.loads(body)["errors"][0]["type"] in (
+        "/errors/method-not-allowed",
+        "/errors/not-found",
+    )
+    assert b"<html" not in body.lower()

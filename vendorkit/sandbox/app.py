@@ -452,12 +452,12 @@ class SandboxApp:
                 }
             )
         sender = hdrs.get("im-senderid")
-        if sender is not None and len(sender) > 32:
+        if sender is not None and not 1 <= len(sender) <= 32:
             bad.append(
                 {
                     "field": "IM-SenderID",
                     "value": sender,
-                    "message": "optional header, at most 32 characters",
+                    "message": "optional header; when sent, 1 to 32 characters",
                 }
             )
         params: dict[str, Any] = {"pageNumber": 1, "pageSize": 25, "since": None}

@@ -125,6 +125,12 @@ class _Handler(BaseHTTPRequestHandler):
     # ones an endpoint does not support (instead of http.server's 501 HTML page)
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _dispatch
 
+    def __getattr__(self, name: str) -> Any:
+        # any other method (QUERY, PROPFIND, ...) too: http.server would answer 501 HTML
+        if name.startswith("do_") and name[3:].isalpha():
+            return self._dispatch
+        raise AttributeError(name)
+
     def do_HEAD(self) -> None:
         """Like GET without the body (same status and headers); faults are not applied."""
         length = int(self.headers.get("Content-Length") or 0)
