@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -26,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 import numpy as np
 
 from vendorkit.endpoints import ENDPOINT_NAMES
+from vendorkit.sandbox import hostile
 from vendorkit.sandbox.clock import from_epoch
 from vendorkit.sandbox.config import SandboxConfig
 from vendorkit.sandbox.faults import Fault, FaultPlan
@@ -55,6 +57,10 @@ class Response:
         drop_at: bytes of the body sent before a drop.
         endpoint: the endpoint name (for counters), or ``"token"`` / ``"other"``.
         records: how many records the page carries.
+        stream: the body as chunks instead of ``body`` (huge and endless bodies).
+        content_length: the length of ``stream``; ``None`` = chunked transfer encoding.
+        trickle_body_s: send the body one byte every this many seconds.
+        trickle_headers_s: send the status line and each header line this far apart.
     """
 
     status: int
@@ -65,6 +71,10 @@ class Response:
     drop_at: int = 0
     endpoint: str = "other"
     records: int = 0
+    stream: Iterable[bytes] | None = None
+    content_length: int | None = None
+    trickle_body_s: float | None = None
+    trickle_headers_s: float | None = None
 
 
 def _errors(
@@ -83,6 +93,29 @@ def _fault_body(faultstring: str, errorcode: str) -> bytes:
         {"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}},
         separators=(",", ":"),
     ).encode()
+
+
+def _first_record_end(body: bytes, start: int) -> int:
+    """Where the first record of a page body (starting at ``start``) ends."""
+    depth, in_str, esc = 0, False, False
+    for i in range(start, len(body)):
+        c = body[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif c == 0x5C:
+                esc = True
+            elif c == 0x22:
+                in_str = False
+        elif c == 0x22:
+            in_str = True
+        elif c in (0x7B, 0x5B):
+            depth += 1
+        elif c in (0x7D, 0x5D):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(body)
 
 
 def _parse_since(text: str) -> datetime:
@@ -231,6 +264,9 @@ class SandboxApp:
         return headers
 
     def _finish(self, resp: Response) -> Response:
+        fc = self.config.faults
+        if fc.hostile and resp.endpoint in ENDPOINT_NAMES:
+            resp.headers = self._hostile_headers(resp, fc)
         st = self._stats[resp.endpoint]
         st.requests += 1
         st.status_codes[resp.status] += 1
@@ -253,6 +289,12 @@ class SandboxApp:
         corr = hdrs.get("im-correlationid")
         with self._lock:
             self._follow_clock()
+            if self.config.faults.maintenance and (
+                path == TOKEN_PATH or path.startswith(BASE_PATH + "/")
+            ):
+                closed = self._maintenance(path, corr)
+                if closed is not None:
+                    return self._finish(closed)
             if path == TOKEN_PATH:
                 return self._finish(self._token(method, hdrs, body, corr))
             prefix = BASE_PATH + "/"
@@ -286,6 +328,15 @@ class SandboxApp:
             if isinstance(pre, Response):
                 return self._finish(pre)
             params, rl_headers, fault = pre
+            if self.config.faults.always_429:
+                return self._finish(
+                    Response(
+                        429,
+                        [*self._headers(corr), *rl_headers, _JSON],
+                        b'{"errors":[{"field":null,"message":"too many requests"}]}',
+                        endpoint=name,
+                    )
+                )
             self._data_calls += 1
             if self._data_calls <= self.config.faults.change_calls:
                 self.mutate(self.config.faults.change_fraction, (name,))
@@ -294,6 +345,8 @@ class SandboxApp:
             stats = self._stats[name]
         # build the page outside the lock (served is immutable)
         resp = self._page(name, served, params, base_headers, query)
+        if self.config.faults.hostile and resp.status == 200:
+            resp = self._hostile_body(resp, name, params)
         with self._lock:
             if resp.status == 200:
                 stats.pages_served += 1
@@ -358,6 +411,7 @@ class SandboxApp:
             newest is not None
             and cfg.sync_step is not None
             and self._clock is None
+            and cfg.faults.expires_in is None
             and newest - mono > cfg.token_ttl_s / 2
         ):  # a new session, not a refresh: the next sync
             self._sync_step()
@@ -370,6 +424,8 @@ class SandboxApp:
         self._newest_token[cid] = mono + cfg.token_ttl_s
         ttl = int(cfg.token_ttl_s)
         expires: int | str = str(ttl) if self._tokens_issued % 2 == 1 else ttl
+        if cfg.faults.expires_in is not None:
+            expires = cfg.faults.expires_in
         payload = {"access_token": token, "token_type": "Bearer", "expires_in": expires}
         return Response(
             200, headers, json.dumps(payload, separators=(",", ":")).encode(), endpoint="token"
@@ -460,7 +516,7 @@ class SandboxApp:
                     "message": "optional header; when sent, 1 to 32 characters",
                 }
             )
-        params: dict[str, Any] = {"pageNumber": 1, "pageSize": 25, "since": None}
+        params: dict[str, Any] = {"pageNumber": 1, "pageSize": 25, "since": None, "token": token}
         q = dict(parse_qsl(query, keep_blank_values=True))
         for key, low, high in (("pageNumber", 1, None), ("pageSize", 1, self.config.max_page_size)):
             if key in q:
@@ -513,7 +569,23 @@ class SandboxApp:
         query: str,
     ) -> Response:
         number, size, since = params["pageNumber"], params["pageSize"], params["since"]
-        if since is None:
+        fc = self.config.faults
+        asked = number
+        if fc.ignore_updated_since:
+            since = None
+        if fc.ignore_page_number:
+            number = 1
+        if fc.short_pages is not None:  # endless short pages, wrapping around the listing
+            listing = (
+                np.arange(len(served))
+                if since is None
+                else self._since_index(name, served, int(since.timestamp() * 1_000_000))
+            )
+            total = len(listing)
+            start = (asked - 1) * fc.short_pages
+            sel = listing[(start + np.arange(min(fc.short_pages, size))) % total] if total else []
+            texts = served.json.gather(sel).to_list() if len(sel) else []
+        elif since is None:
             total = len(served)
             start = (number - 1) * size
             stop = min(start + size, total)
@@ -534,19 +606,112 @@ class SandboxApp:
             if k not in ("pageNumber", "pageSize")
         ]
 
+        said_size = fc.envelope_page_size or size
+
         def link(page: int) -> str:
             return f"{BASE_PATH}/{name}?" + urlencode(
-                [*q, ("pageNumber", str(page)), ("pageSize", str(size))]
+                [*q, ("pageNumber", str(page)), ("pageSize", str(said_size))]
             )
 
-        next_page = json.dumps(link(number + 1)) if start + len(texts) < total else "null"
+        more = start + len(texts) < total
+        if fc.next_page_self:
+            next_page = json.dumps(link(asked))
+        elif fc.ignore_page_number or fc.short_pages is not None:
+            next_page = json.dumps(link(asked + 1))
+        else:
+            next_page = json.dumps(link(number + 1)) if more else "null"
         prev_page = json.dumps(link(number - 1)) if number > 1 else "null"
+        found = f'"recordsFound":"{total}",'
+        if fc.records_found is not None:
+            found = f'"recordsFound":"{fc.records_found}",'
+        if fc.records_found_token:
+            found = f'"recordsFound":{json.dumps("Bearer " + params["token"])},'
+        if fc.ignore_page_number:
+            found = ""
         head = (
-            f'{{"recordsFound":"{total}","pageSize":{size},"pageNumber":{number},'
+            f'{{{found}"pageSize":{said_size},"pageNumber":{number},'
             f'"nextPage":{next_page},"previousPage":{prev_page},"{name}":['
         )
-        body = b"".join((head.encode(), ",".join(texts).encode(), b"]}"))
+        if fc.line_number is not None and name != "inventory":
+            texts[0] = hostile.set_line_number(texts[0], fc.line_number)
+        if fc.invalid_utf8_records:
+            n_bad = min(fc.invalid_utf8_records, len(texts))
+            records = [hostile.poison_utf8(t, name) for t in texts[:n_bad]]
+            records += [t.encode() for t in texts[n_bad:]]
+            body = b"".join((head.encode(), b",".join(records), b"]}"))
+        else:
+            body = b"".join((head.encode(), ",".join(texts).encode(), b"]}"))
         return Response(200, [*headers, _JSON], body, endpoint=name, records=len(texts))
+
+    # ------------------------------------------------------------------ hostile servers
+    def _maintenance(self, path: str, corr: str | None) -> Response | None:
+        """503 with a maintenance body while the clock is inside a maintenance window."""
+        now = self.world.now
+        for start, end in self.config.faults.maintenance:
+            if start <= now < end:
+                endpoint = "token" if path == TOKEN_PATH else path.rsplit("/", 1)[-1]
+                wait = max(1, math.ceil((end - now).total_seconds()))
+                until = end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                return Response(
+                    503,
+                    [*self._headers(corr), _JSON, ("Retry-After", str(wait))],
+                    _errors(
+                        f"the service is down for scheduled maintenance until {until}",
+                        kind="/errors/maintenance",
+                        error_id=corr or "",
+                    ),
+                    endpoint=endpoint if endpoint in ENDPOINT_NAMES else "token",
+                )
+        return None
+
+    def _hostile_headers(self, resp: Response, fc: Any) -> list[tuple[str, str]]:
+        """The rate-limit headers of the hostile modes, replacing the limiter's."""
+        drop = set()
+        extra: list[tuple[str, str]] = []
+        if fc.rate_limit_remaining is not None:
+            drop.add("x-ratelimit-remaining")
+            extra.append(("X-RateLimit-Remaining", fc.rate_limit_remaining))
+        if fc.rate_limit_reset is not None:
+            drop.add("x-ratelimit-reset")
+            extra.append(("X-RateLimit-Reset", fc.rate_limit_reset))
+        if extra and not any(k.lower() == "x-ratelimit-limit" for k, _ in resp.headers):
+            extra.append(("X-RateLimit-Limit", str(self.config.rate_limit_per_minute or 60)))
+        if fc.retry_after is not None and resp.status == 429:
+            drop.add("retry-after")
+            extra.append(("Retry-After", fc.retry_after))
+        if fc.trickle_headers_s is not None:
+            resp.trickle_headers_s = fc.trickle_headers_s
+        if fc.trickle_body_s is not None:
+            resp.trickle_body_s = fc.trickle_body_s
+        return [h for h in resp.headers if h[0].lower() not in drop] + extra
+
+    def _hostile_body(self, resp: Response, name: str, params: dict[str, Any]) -> Response:
+        """Replace a 200 page by the hostile body of the configured mode."""
+        fc = self.config.faults
+        headers = [h for h in resp.headers if h[0] != "Content-Type"]
+        if fc.html_body:
+            resp.headers = [*headers, ("Content-Type", "text/html; charset=utf-8")]
+            resp.body = hostile.html_login_page(params["token"])
+            return resp
+        first = resp.body.find(b"[") + 1
+        record_end = _first_record_end(resp.body, first)
+        size = params["pageSize"]
+        head = (
+            f'{{"recordsFound":"1","pageSize":{size},"pageNumber":1,'
+            f'"nextPage":null,"previousPage":null,"{name}":['
+        ).encode() + resp.body[first:record_end]
+        if fc.gzip_bomb_bytes is not None:
+            resp.headers = [*headers, _JSON, ("Content-Encoding", "gzip")]
+            resp.body = hostile.gzip_bomb(head, fc.gzip_bomb_bytes)
+            resp.records = 1
+        elif fc.huge_body_bytes is not None:
+            resp.stream = hostile.padded_stream(head, b"]}", fc.huge_body_bytes)
+            resp.content_length = max(fc.huge_body_bytes, len(head) + 2)
+            resp.body, resp.records = b"", 1
+        elif fc.endless_body:
+            resp.stream, resp.content_length = hostile.endless_stream(head), None
+            resp.body, resp.records = b"", 1
+        return resp
 
     def _since_index(self, name: str, served: Served, since_us: int) -> np.ndarray:
         """Served positions with cursor >= since (cached: a sync asks for every page)."""
