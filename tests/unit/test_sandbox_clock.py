@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
+import polars as pl
 import pytest
 
 from vendorkit.errors import ConfigError
@@ -121,3 +122,43 @@ def test_mutations_under_an_injected_clock_are_stamped_with_it() -> None:
     sb.mutate(0.5, ["inventory"], advance=timedelta(0))
     truth = sb.ground_truth("inventory")
     assert truth["last_updated"].max() == START + timedelta(hours=1)
+
+
+def test_each_sync_step_makes_every_analysis_case_happen() -> None:
+    sb = Sandbox(SandboxConfig(scale=0.5))
+    before = {t: sb.ground_truth(t) for t in ("inventory", "orders", "order_lines", "shipments")}
+    with httpx.Client(transport=sb.transport(), base_url="http://sandbox") as http:
+        _token(http)
+        _token(http)  # the next sync
+    counts = sb.app.last_sync_changes
+    assert all(counts[k] >= 1 for k in counts), counts
+    after = {t: sb.ground_truth(t) for t in before}
+    inv = before["inventory"].join(after["inventory"], on=["part_number", "warehouse_id"])
+    assert (
+        inv.filter(
+            (pl.col("quantity_on_hand") > 0) & (pl.col("quantity_on_hand_right") == 0)
+        ).height
+        >= 1
+    )
+    assert (
+        inv.filter(
+            (pl.col("quantity_on_hand") == 0) & (pl.col("quantity_on_hand_right") > 0)
+        ).height
+        >= 1
+    )
+    ships = before["shipments"].join(after["shipments"], on="shipment_id")
+    slipped = ships.filter(
+        pl.col("estimated_delivery_date_right") > pl.col("estimated_delivery_date")
+    )
+    assert slipped.height >= 1
+    new = after["shipments"].join(before["shipments"], on="shipment_id", how="anti")
+    assert new.height == counts["backorders_shipped"] >= 1
+    assert (new["status"].cast(pl.String) == "SHIPPED").all()
+    orders = before["orders"].join(after["orders"], on="order_id")
+    moved = orders.filter(pl.col("status") != pl.col("status_right"))
+    for status in ("CANCELLED", "ON_HOLD", "BACKORDERED"):
+        assert (moved["status_right"].cast(pl.String) == status).any(), status
+    # the backorders that shipped: their lines are now fully confirmed
+    lines = after["order_lines"].join(new.select("order_id").unique(), on="order_id", how="semi")
+    assert (lines["quantity_backordered"] == 0).all()
+    assert all(t["updated_at"].max() == sb.now for t in (after["orders"], after["shipments"]))

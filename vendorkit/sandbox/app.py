@@ -31,8 +31,13 @@ from vendorkit.sandbox import hostile
 from vendorkit.sandbox.clock import from_epoch
 from vendorkit.sandbox.config import SandboxConfig
 from vendorkit.sandbox.faults import Fault, FaultPlan
-from vendorkit.sandbox.mutate import mutate_world
-from vendorkit.sandbox.render import Served, build_served, make_invalid, update_served
+from vendorkit.sandbox.mutate import between_syncs, mutate_world
+from vendorkit.sandbox.render import (
+    Served,
+    build_served,
+    make_invalid,
+    update_served,
+)
 from vendorkit.sandbox.world import World, build_world
 
 __all__ = ["BASE_PATH", "TOKEN_PATH", "Response", "SandboxApp"]
@@ -179,6 +184,7 @@ class SandboxApp:
         self._tokens_issued = 0
         self._newest_token: dict[str, float] = {}  # client id -> expiry of its newest token
         self._sync_steps = 0
+        self.last_sync_changes: dict[str, int] = {}
         self._clock = config.now
         self._windows: dict[tuple[str, str], _Window] = {}
         self._faults = FaultPlan(config.faults, config.seed)
@@ -218,11 +224,21 @@ class SandboxApp:
                 self.world.now = t
 
     def _sync_step(self) -> None:
-        """One step between syncs: the clock moves by ``sync_step``."""
+        """One step between syncs: the clock moves by ``sync_step``, then a day's changes."""
         step = self.config.sync_step
         assert step is not None
         self._sync_steps += 1
         self.world.now = self.world.now + step
+        changes = between_syncs(self.world, self._sync_steps)
+        self.last_sync_changes = changes.counts
+        for ep, rows in changes.rows.items():
+            if ep != "shipments" or not changes.new_shipments:
+                self._served[ep] = update_served(self.world, ep, self._served[ep], rows)
+        if changes.new_shipments:  # new shipments take their place in key order
+            self.world.shipments = self.world.shipments.sort("shipment_id")
+            self._served["shipments"] = build_served(
+                self.world, "shipments", self._invalid["shipments"]
+            )
 
     # ------------------------------------------------------------------ state helpers
 
