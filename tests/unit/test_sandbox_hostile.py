@@ -51,7 +51,7 @@ class Api:
 
 
 def api_with(**faults: Any) -> Api:
-    return Api(Sandbox(SandboxConfig(scale=0.02, faults=FaultConfig(**faults))))
+    return Api(Sandbox(SandboxConfig(scale=0.02, invalid=0, faults=FaultConfig(**faults))))
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ TS = pl.Datetime("us", "UTC")
 
 @pytest.fixture(scope="module")
 def sb() -> Sandbox:
-    return Sandbox(SandboxConfig(seed=42, as_of=date(2026, 11, 1), scale=0.2, sync_step=None))
+    return Sandbox(
+        SandboxConfig(seed=42, as_of=date(2026, 11, 1), scale=0.2, invalid=0, sync_step=None)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -291,7 +293,7 @@ def test_quirks_are_present_by_default(sb: Sandbox) -> None:
 
 
 def test_no_quirks_serves_plain_records() -> None:
-    sb = Sandbox(SandboxConfig(seed=1, scale=0.05, quirks=False))
+    sb = Sandbox(SandboxConfig(seed=1, scale=0.05, quirks=False, invalid=0))
     inv = fetch_all(sb, "inventory")
     assert {type(r["quantity"]) for r in inv} == {int}
     assert {type(r["warehouse"]) for r in inv} == {str}

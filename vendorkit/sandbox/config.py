@@ -233,8 +233,11 @@ class SandboxConfig:
             100 = 1,000,000 inventory rows (20 warehouses) and 200,000 orders.
         quirks: numbers as strings, warehouse ids as int or string, optional keys omitted,
             timestamps with offsets or ``Z``, status spelling variants.
-        invalid: ``True`` (5 per kind) or a count per kind of known-invalid records
-            injected per endpoint; ``False``/0 for none.
+        invalid: a count per kind of known-invalid records injected per endpoint
+            (``True`` = 5, ``False``/0 = a clean world). The default, 1, is what real
+            payloads have: per endpoint one negative quantity, one missing part number and
+            one unparseable date (each quarantined by the loader) and one stale duplicate
+            (deduplicated): 3 rejects and 1 duplicate per endpoint.
         faults: see :class:`FaultConfig`.
         rate_limit_per_minute: calls per window per endpoint per client id; ``None`` = off
             (then no ``X-RateLimit-*`` headers are sent).
@@ -265,7 +268,7 @@ class SandboxConfig:
     as_of: date = date(2026, 11, 1)
     scale: float = 1.0
     quirks: bool = True
-    invalid: bool | int = False
+    invalid: bool | int = 1
     faults: FaultConfig = field(default_factory=FaultConfig)
     rate_limit_per_minute: int | None = None
     rate_limit_window_s: float = 60.0
@@ -303,7 +306,8 @@ class SandboxConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> SandboxConfig:
-        """A named configuration: ``demo`` (scale 1), ``small`` (0.2), ``bench`` (scale 100).
+        """A named configuration: ``demo`` (scale 1), ``small`` (0.2), ``bench`` (scale 100,
+        a clean and static world: no invalid records, no sync step).
 
         Example:
             >>> SandboxConfig.preset("bench", seed=1).inventory_rows
@@ -348,5 +352,5 @@ class SandboxConfig:
 PRESETS: dict[str, SandboxConfig] = {
     "demo": SandboxConfig(),
     "small": SandboxConfig(scale=0.2),
-    "bench": SandboxConfig(scale=100.0, max_page_size=1000),
+    "bench": SandboxConfig(scale=100.0, max_page_size=1000, invalid=0, sync_step=None),
 }
