@@ -182,7 +182,8 @@ class SandboxApp:
         }
         self._tokens: dict[str, tuple[str, float]] = {}
         self._tokens_issued = 0
-        self._newest_token: dict[str, float] = {}  # client id -> expiry of its newest token
+        # client id -> (issued at, advertised lifetime) of its newest token
+        self._newest_token: dict[str, tuple[float, float]] = {}
         self._sync_steps = 0
         self.last_sync_changes: dict[str, int] = {}
         self._clock = config.now
@@ -428,7 +429,7 @@ class SandboxApp:
             and cfg.sync_step is not None
             and self._clock is None
             and cfg.faults.expires_in is None
-            and newest - mono > cfg.token_ttl_s / 2
+            and mono - newest[0] < newest[1] / 2
         ):  # a new session, not a refresh: the next sync
             self._sync_step()
             headers[0] = ("Date", format_datetime(self.world.now, usegmt=True))
@@ -437,7 +438,7 @@ class SandboxApp:
             f"vendorkit-sandbox|{cfg.seed}|{cid}|{self._tokens_issued}".encode()
         ).hexdigest()[:40]
         self._tokens[token] = (cid, mono + cfg.token_ttl_s)
-        self._newest_token[cid] = mono + cfg.token_ttl_s
+        self._newest_token[cid] = (mono, float(int(cfg.token_ttl_s)))  # as advertised
         ttl = int(cfg.token_ttl_s)
         expires: int | str = str(ttl) if self._tokens_issued % 2 == 1 else ttl
         if cfg.faults.expires_in is not None:

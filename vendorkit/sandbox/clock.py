@@ -7,7 +7,8 @@ Two notions of time meet in the sandbox:
   steps, so the same requests give the same bytes:
 
   - **one sync step per new session**: a token issued while the same client id already holds
-    a token in the first half of its lifetime starts a new session (a new sync); the clock
+    a token in the first half of its *advertised* lifetime (``expires_in``, whole seconds)
+    starts a new session (a new sync); the clock
     then advances by ``SandboxConfig.sync_step`` (default 1 day) and the world takes one
     day's changes (see :func:`vendorkit.sandbox.mutate.between_syncs`). The first token of a
     sandbox, and a refresh of a token near (or past) its expiry, do not step. So successive

@@ -247,7 +247,8 @@ class SandboxConfig:
         client_id: accepted client id, ``None`` = any non-empty.
         client_secret: accepted client secret, ``None`` = any non-empty.
         sync_step: how far the virtual clock moves at each new session (a token issued while
-            the client id's newest token is in the first half of its lifetime: a new sync),
+            the client id's newest token is in the first half of its advertised lifetime, the
+            ``expires_in`` in whole seconds: a new sync),
             with one step of world changes; ``None`` = never (see
             :mod:`vendorkit.sandbox.clock`).
         syncs_before: build the sandbox as a long-lived one stands after this many sync
