@@ -30,7 +30,10 @@ def test_public_sync_over_http_loads_the_sandbox_world(tmp_path: Path) -> None:
     # the same deterministic world, built independently, is the ground truth
     truth = Sandbox(
         SandboxConfig(
-            seed=settings.sandbox_seed, as_of=settings.sandbox_as_of, scale=settings.sandbox_scale
+            seed=settings.sandbox_seed,
+            as_of=settings.sandbox_as_of,
+            scale=settings.sandbox_scale,
+            invalid=settings.sandbox_invalid,
         )
     )
     for row in report.rows:
