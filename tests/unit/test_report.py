@@ -452,9 +452,9 @@ def test_forecast_section_lists_the_most_urgent(html: str, world: dict[str, pl.D
     keys = set()
     for line in world["order_lines"].to_dicts():
         o = orders[line["order_id"]]
-        if str(o["status"]) != "CANCELLED" and line["warehouse_id"] is not None:
-            if as_of - timedelta(days=28) < o["order_date"] <= as_of:
-                keys.add((line["part_number"], line["warehouse_id"]))
+        counted = str(o["status"]) != "CANCELLED" and line["warehouse_id"] is not None
+        if counted and as_of - timedelta(days=28) < o["order_date"] <= as_of:
+            keys.add((line["part_number"], line["warehouse_id"]))
     title, headers, rows, note = _section_table(html, "stockout_forecast")
     assert title == f"Runs out first: the 15 most urgent of {len(keys):,} with demand"
     assert headers[6:8] == ["Days left (P90)", "Days left (P50)"]
