@@ -335,6 +335,11 @@ def _fmt_cell(value: Any, column: str) -> tuple[str, bool]:
     return str(value), False
 
 
+def _cell(text: str, num: bool) -> dict[str, Any]:
+    """A table cell: numbers right-aligned; short tokens (dates, ids) never wrapped."""
+    return {"text": text, "num": num, "nowrap": not num and " " not in text and len(text) <= 12}
+
+
 def _table(
     frame: pl.DataFrame,
     key: str,
@@ -350,10 +355,7 @@ def _table(
     if limit is not None:
         shown = shown.head(limit)
     rows = [
-        [
-            dict(zip(("text", "num"), _fmt_cell(v, c), strict=True))
-            for v, c in zip(row, cols, strict=True)
-        ]
+        [_cell(*_fmt_cell(v, c)) for v, c in zip(row, cols, strict=True)]
         for row in shown.iter_rows()
     ]
     return {
@@ -959,12 +961,18 @@ def _service_section(inputs: ReportInputs) -> dict[str, Any]:
     sources = promise["promise_source"].value_counts().sort("promise_source")
     first = int(sources.filter(pl.col("promise_source") == "first observed")["count"].sum())
     current = int(sources.filter(pl.col("promise_source") == "current estimate")["count"].sum())
-    promise_note = (
-        f"Promised date = the first estimated delivery date the store observed for the "
-        f"shipment ({first:,} shipments); the store keeps no earlier estimate for "
-        f"{current:,}, whose current estimate is used (a slipped estimate then moves the "
-        "goalpost)."
-    )
+    if first:
+        promise_note = (
+            f"Promised date = the first estimated delivery date the store observed "
+            f"({first:,} shipments); for {current:,} the store kept no earlier estimate and "
+            "the current one is used."
+        )
+    else:
+        promise_note = (
+            "Promised date: the store keeps no first observed estimate yet, so the current "
+            f"estimated delivery date is used for all {current:,} shipments (a slipped "
+            "estimate then moves the goalpost)."
+        )
     section["intro"] = (
         "On time in full, over decided orders (or lines): every shipment delivered, in full "
         "or closed short. Orders still open are counted apart, never as a success or a "

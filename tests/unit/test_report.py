@@ -493,4 +493,4 @@ def test_service_section_keeps_open_orders_apart(html: str) -> None:
     assert perfect_headers[4] == "Perfect order rate" and perfect[0][4].endswith("%")
     assert "never backordered" in note
     service = re.search(r'<section id="service">(.*?)</section>', html, flags=re.DOTALL)
-    assert service is not None and "current estimate is used" in service.group(1)
+    assert service is not None and "the current estimated delivery date is used" in service.group(1)
