@@ -667,6 +667,44 @@ class Handle:
             )
         return frame
 
+    def changes(
+        self, *, since: str | None = None, until: str | None = None, **options: Any
+    ) -> pl.DataFrame:
+        """What changed between two syncs of this store (default: the last two).
+
+        :func:`vendorkit.changes_since` over this store's tables: new and recovered
+        stockouts, quantity moves, orders turned backordered / on hold / cancelled,
+        shipments turned late, every status transition. Never syncs.
+
+        Args:
+            since: the earlier sync id (default: the sync before ``until``).
+            until: the later sync id (default: the latest).
+            **options: passed to :func:`vendorkit.changes_since` (``window_days``, ...).
+
+        Example:
+            >>> import vendorkit as vk
+            >>> with vk.connect(":memory:") as h:
+            ...     _ = h.sync(), h.sync()
+            ...     h.changes()["kind"].cast(str).is_in(vk.analysis.CHANGE_KINDS).all()
+            True
+        """
+        from vendorkit.analysis import changes_since
+
+        with self._lock:
+            self._check_open()
+            read = self.store.read_table
+            return changes_since(
+                read("inventory_history"),
+                read("orders"),
+                read("order_lines"),
+                read("shipments"),
+                read("order_status_history"),
+                read("shipment_status_history"),
+                since=since,
+                until=until,
+                **options,
+            )
+
     def export_parquet(
         self, out_dir: str | os.PathLike[str], *, tables: Iterable[str] | None = None
     ) -> dict[str, Path]:
