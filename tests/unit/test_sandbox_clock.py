@@ -51,13 +51,21 @@ def test_each_new_session_steps_the_clock_one_day() -> None:
 
 
 def test_a_token_refresh_near_expiry_does_not_step() -> None:
-    sb = Sandbox(SandboxConfig(scale=0.02, token_ttl_s=0.2))
+    sb = Sandbox(SandboxConfig(scale=0.02, token_ttl_s=2.0))  # advertises expires_in 2
     with httpx.Client(transport=sb.transport(), base_url="http://sandbox") as http:
-        _token(http)
-        time.sleep(0.12)  # past half the lifetime: a refresh, as a client does before expiry
+        assert _token(http).json()["expires_in"] in (2, "2")
+        time.sleep(1.05)  # past half the advertised lifetime: a refresh, as a client does
         token = _token(http).json()["access_token"]
         assert _date(_get(http, token)) == START
-    assert sb.app.sync_steps == 0
+        assert sb.app.sync_steps == 0
+        _token(http)  # while that one is fresh: a new session
+        assert sb.app.sync_steps == 1
+    # a sub-second lifetime is advertised as expires_in 0: every token is a refresh
+    short = Sandbox(SandboxConfig(scale=0.02, token_ttl_s=0.4))
+    with httpx.Client(transport=short.transport(), base_url="http://sandbox") as http:
+        for _ in range(3):
+            _token(http)
+    assert short.app.sync_steps == 0
 
 
 def test_steps_are_deterministic_and_can_be_prebuilt() -> None:
