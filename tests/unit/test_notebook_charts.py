@@ -34,6 +34,8 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], set[str], str]] = {
     ("02_inventory_by_warehouse", "stock_heatmap"): ({"rect"}, {"warehouse_id", "units_on_hand"}, "stock"),
     ("02_inventory_by_warehouse", "inventory_trend_chart"): ({"line"}, {"units_on_hand"}, ""),
     ("02_inventory_by_warehouse", "days_of_supply_chart"): ({"bar"}, {"days_of_supply"}, "days of supply"),
+    ("02_inventory_by_warehouse", "stockout_forecast_chart"): ({"bar", "point"}, {"days_to_stockout_p50", "days_to_stockout_p90"}, "run out"),
+    ("03_order_fill_rates", "otif_chart"): ({"line", "point"}, {"period", "rate"}, "on time"),
     ("03_order_fill_rates", "fill_rate_chart"): ({"line"}, {"period"}, "filling orders"),
     ("03_order_fill_rates", "backorder_aging_chart"): ({"bar"}, {"age_bucket", "units_open"}, ""),
     ("03_order_fill_rates", "reseller_pareto_chart"): ({"line"}, {"cumulative_units_share"}, "resellers"),
@@ -96,11 +98,15 @@ def _namespace(
         ns["supply"] = vk.days_of_supply(
             inventory, orders, order_lines, window_days=28, threshold_days=14
         )
+        ns["forecast"] = vk.stockout_forecast(inventory, orders, order_lines, window_days=28)
     if notebook == "03_order_fill_rates":
         ns["monthly"] = vk.order_fill_rates(
             orders, order_lines, shipments, shipment_lines, period="1mo"
         )
         ns["aging"] = vk.backorder_aging(orders, order_lines, shipments, shipment_lines)
+        ns["monthly_otif"] = vk.otif(
+            orders, order_lines, shipments, shipment_lines, None, period="1mo"
+        )
     if notebook == "04_shipment_lag_and_carriers":
         ns["performance"] = vk.carrier_performance(orders, shipments)
         ns["late"] = vk.late_shipments(orders, shipments)
