@@ -172,7 +172,7 @@ def load_floor(
     db_path: str,
     *,
     endpoints: Sequence[str] = ("inventory", "orders", "shipments"),
-    page_size: int = 1000,
+    page_size: int = 100,
     max_pages: int | None = None,
 ) -> dict[str, Any]:
     """Load ``endpoints`` from ``target`` into typed DuckDB tables the floor's way.

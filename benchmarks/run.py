@@ -2,7 +2,7 @@
 
 One run, one machine, one sandbox server process over real localhost HTTP:
 
-1. **Sync**: ``vendorkit.sync()`` of inventory, orders, shipments at pageSize 1,000 and 100;
+1. **Sync**: ``vendorkit.sync()`` of inventory, orders, shipments at pageSize 100;
    wall time, rows/s, peak RSS (plus inventory alone, for the 1M-row RSS target).
 2. **Floor**: :mod:`benchmarks.floor` on the same data; vendorkit / floor.
 3. **Peers**: requests + pandas; dlt ``rest_api`` with defaults (and its Parquet loader) on
@@ -134,7 +134,7 @@ class Bench:
         target: Target,
         *,
         endpoints: Sequence[str] = ALL,
-        page_size: int = 1000,
+        page_size: int = 100,
         max_pages: int | None = None,
         max_pages_spec: str | None = None,
         db: str | None = None,
@@ -195,7 +195,7 @@ class Bench:
                     "label": label,
                     "contender": name,
                     "endpoints": list(kwargs.get("endpoints", ALL)),
-                    "page_size": kwargs.get("page_size", 1000),
+                    "page_size": kwargs.get("page_size", 100),
                     "runs": [
                         {"seconds": r.seconds, "wall_s": r.wall_s, "max_rss_mb": r.max_rss_mb}
                         for r in s.runs
@@ -226,26 +226,21 @@ class Bench:
     def sync_and_floor(self, target: Target) -> None:
         """Items 1-3 on the full data: vendorkit, the floor and requests + pandas.
 
-        Three interleaved groups: all endpoints at pageSize 1,000 (with requests + pandas),
-        all endpoints at pageSize 100, and the inventory alone at 1,000 (the RSS target).
+        Two interleaved groups at pageSize 100 (the contract's maximum): all endpoints (with
+        requests + pandas), and the inventory alone (the CPU and RSS targets).
         """
         runs, peer_runs = self.plan.runs, self.plan.peer_runs
-        at1000 = {"page_size": 1000}
         at100 = {"page_size": 100}
-        inv = {"page_size": 1000, "endpoints": ("inventory",)}
+        inv = {"page_size": 100, "endpoints": ("inventory",)}
         groups = {
-            "all endpoints @1000": [
-                ("floor all @1000", "floor", runs, at1000),
-                ("vendorkit all @1000", "vendorkit", runs, at1000),
-                ("pandas all @1000", "pandas", peer_runs, at1000),
-            ],
             "all endpoints @100": [
                 ("floor all @100", "floor", runs, at100),
                 ("vendorkit all @100", "vendorkit", runs, at100),
+                ("pandas all @100", "pandas", peer_runs, at100),
             ],
-            "inventory @1000": [
-                ("floor inventory @1000", "floor", runs, inv),
-                ("vendorkit inventory @1000", "vendorkit", runs, inv),
+            "inventory @100": [
+                ("floor inventory @100", "floor", runs, inv),
+                ("vendorkit inventory @100", "vendorkit", runs, inv),
             ],
         }
         for name, specs in groups.items():
@@ -253,9 +248,9 @@ class Bench:
 
     def peers(self, target: Target) -> None:
         """Item 3, dlt: reduced page counts, extrapolated (requests + pandas ran in full)."""
-        full_pages = self._full_pages(1000)
+        full_pages = self._full_pages(100)
         for name in ("dlt", "dlt-parquet"):
-            self.guarded(f"{name} all @1000", lambda n=name: self._dlt(n, target, full_pages))
+            self.guarded(f"{name} all @100", lambda n=name: self._dlt(n, target, full_pages))
 
     def _full_pages(self, page_size: int) -> dict[str, int]:
         """Pages per endpoint of a full read, from the floor's row counts."""
@@ -278,7 +273,7 @@ class Bench:
             # every endpoint cut to the same fraction of its pages keeps the full data's mix
             pages = {ep: max(1, math.ceil(n * fraction)) for ep, n in full_pages.items()}
             spec = ",".join(f"{ep}={n}" for ep, n in pages.items())
-            run = self.contender(name, target, page_size=1000, max_pages_spec=spec)
+            run = self.contender(name, target, page_size=100, max_pages_spec=spec)
             rows = run.result.get("rows", {})
             total = sum(int(v) for v in rows.values())
             self.log(
@@ -300,10 +295,10 @@ class Bench:
         estimate = _extrapolate(points, full_records)
         self.results["sync"].append(
             {
-                "label": f"{name} all @1000",
+                "label": f"{name} all @100",
                 "contender": name,
                 "endpoints": list(ALL),
-                "page_size": 1000,
+                "page_size": 100,
                 "runs": [{"seconds": p["seconds"], "max_rss_mb": p["max_rss_mb"]} for p in points],
                 "seconds": estimate,
                 "max_rss_mb": max(p["max_rss_mb"] for p in points),
@@ -499,7 +494,7 @@ class Bench:
 
     # -- profile ---------------------------------------------------------------------------
     def profile(self, target: Target) -> None:
-        """Profile one vendorkit sync (all endpoints, pageSize 1,000) and keep the top costs.
+        """Profile one vendorkit sync (all endpoints, pageSize 100) and keep the top costs.
 
         With ``py-spy`` (bench extra) every thread is sampled, the client's fetch workers
         included; without it, cProfile sees the main thread only.
@@ -512,7 +507,7 @@ class Bench:
             self.contender(
                 "vendorkit",
                 target,
-                page_size=1000,
+                page_size=100,
                 launcher=(
                     py_spy,
                     "record",
@@ -531,7 +526,7 @@ class Bench:
         else:
             prof = self.work / "vendorkit-sync.prof"
             self.contender(
-                "vendorkit", target, page_size=1000, wrap=("-m", "cProfile", "-o", str(prof))
+                "vendorkit", target, page_size=100, wrap=("-m", "cProfile", "-o", str(prof))
             )
             self.results["profile"] = _summarise_profile(prof)
 
@@ -745,7 +740,7 @@ def run_benchmarks(plan: Plan, log: Callable[[str], None] = print) -> dict[str, 
     try:
         bench.guarded("warm-up", bench.warm_up)
         log(f"starting the sandbox server (scale {plan.scale:g}) ...")
-        with SandboxProcess(scale=plan.scale, max_page_size=1000) as server:
+        with SandboxProcess(scale=plan.scale, max_page_size=100) as server:
             assert server.target is not None
             target = server.target
             results["meta"]["server_start_s"] = server.started_in_s

@@ -1,6 +1,6 @@
 """Entry point of the benchmark's sandbox server process (see :mod:`benchmarks.server`).
 
-``python -m benchmarks.serve --scale 100 --max-page-size 1000 [--rate-limit R]``
+``python -m benchmarks.serve --scale 100 --max-page-size 100 [--rate-limit R]``
 
 Builds the sandbox world, serves it on ``127.0.0.1`` (a free port), prints
 ``{"base_url": ..., "token_url": ..., "build_s": ...}`` and then answers ``stats``,
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Serve until ``quit`` or EOF on stdin."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
     parser.add_argument("--scale", type=float, default=100.0)
-    parser.add_argument("--max-page-size", type=int, default=1000)
+    parser.add_argument("--max-page-size", type=int, default=100)
     parser.add_argument("--rate-limit", type=int, default=None)
     parser.add_argument("--rate-limit-window", type=float, default=None)
     parser.add_argument("--no-quirks", action="store_true")

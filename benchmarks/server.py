@@ -39,7 +39,7 @@ class SandboxProcess:
         self,
         *,
         scale: float = 100.0,
-        max_page_size: int = 1000,
+        max_page_size: int = 100,
         rate_limit: int | None = None,
         rate_limit_window_s: float | None = None,
         quirks: bool = True,
