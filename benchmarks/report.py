@@ -583,14 +583,17 @@ def render(results: dict[str, Any], *, commentary: str = "") -> str:
         "## 1-3. Sync: vendorkit, the floor and the peers",
         "",
         "All three endpoints (`inventory`, `orders` with their lines, `shipments` with their "
-        "lines) into a DuckDB file, unless the row says `inventory`.",
+        "lines) into a DuckDB file, unless the row says `inventory`; every contender at "
+        "pageSize 100, the contract's maximum.",
         "",
         "- **vendorkit**: `vendorkit.sync(full=True)`: OAuth2, Ingram headers, concurrent "
         "pagination, retries, pacing, raw-page archive, pandera validation, rejects, typed "
         "tables, sync log; over httpx's own transport, the code path users run against the "
         "real API (no benchmark-only transport or patching).",
-        "- **floor**: `benchmarks/floor.py`: stdlib `http.client` keep-alive, per-page "
-        "`pl.read_json` with the wire schema, one `CREATE TABLE AS` per table with casts.",
+        "- **floor**: `benchmarks/floor.py`: page 1 for `recordsFound`, then the other pages on "
+        "as many threads as vendorkit fetches with (`Settings.workers`, default 4), each with "
+        "a stdlib `http.client` keep-alive connection; per-page `pl.read_json` with the wire "
+        "schema, one `CREATE TABLE AS` per table with casts.",
         "- **pandas**: `requests.Session` + `resp.json()` + `pd.json_normalize` + one insert "
         "per table (no typing beyond what pandas infers).",
         "- **dlt / dlt-parquet**: dlt's `rest_api` source, page-number paginator "

@@ -4,7 +4,8 @@ One run, one machine, one sandbox server process over real localhost HTTP:
 
 1. **Sync**: ``vendorkit.sync()`` of inventory, orders, shipments at pageSize 100;
    wall time, rows/s, peak RSS (plus inventory alone, for the 1M-row RSS target).
-2. **Floor**: :mod:`benchmarks.floor` on the same data; vendorkit / floor.
+2. **Floor**: :mod:`benchmarks.floor` on the same data, fetching on as many threads as
+   vendorkit (``Settings.workers``); vendorkit / floor.
 3. **Peers**: requests + pandas; dlt ``rest_api`` with defaults (and its Parquet loader) on
    a reduced page count, extrapolated linearly from two sizes and labelled as such.
 4. **Incremental**: a full sync, 1% of records changed on the server, an incremental sync.

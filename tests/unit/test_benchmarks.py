@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from benchmarks.floor import TABLE_SQL, fetch_pages
+from benchmarks.floor import TABLE_SQL, fetch_pages, fetch_pages_concurrent
 from benchmarks.harness import ChildRun, Series, median, run_child
 from benchmarks.report import evaluate_targets, render
 from benchmarks.run import _extrapolate, _pacing
@@ -264,15 +264,24 @@ class _FakeHttp:
 
     base_path = "/vendors/v1"
 
-    def __init__(self, n: int, *, exact_204: bool = True) -> None:
+    def __init__(self, n: int, *, exact_204: bool = True, log: list[str] | None = None) -> None:
         self.n = n
-        self.calls: list[str] = []
+        self.calls: list[str] = [] if log is None else log
+        self.requests = 0
+        self.throttled = 0
+
+    def clone(self) -> _FakeHttp:
+        return _FakeHttp(self.n, log=self.calls)
+
+    def close(self) -> None:
+        pass
 
     def get(self, path: str) -> tuple[int, bytes]:
         import json
         from urllib.parse import parse_qs, urlsplit
 
         self.calls.append(path)
+        self.requests += 1
         q = parse_qs(urlsplit(path).query)
         number, size = int(q["pageNumber"][0]), int(q["pageSize"][0])
         recs = [
@@ -342,3 +351,32 @@ def test_parse_importtime_sums_self_time_per_top_level_package() -> None:
         {"package": "pyarrow", "ms": 1.5},
         {"package": "vendorkit", "ms": 0.7},
     ]
+
+
+def test_concurrent_floor_fetches_each_page_once_in_order_on_worker_connections() -> None:
+    import threading
+
+    threads: set[int] = set()
+
+    class _Tracking(_FakeHttp):
+        def get(self, path: str) -> tuple[int, bytes]:
+            threads.add(threading.get_ident())
+            return super().get(path)
+
+        def clone(self) -> _FakeHttp:
+            return _Tracking(self.n, log=self.calls)
+
+    http = _Tracking(1_005)
+    frames, requests, throttled = fetch_pages_concurrent(
+        http,  # type: ignore[arg-type]
+        ENDPOINTS["inventory"],
+        10,
+        4,
+    )
+    assert [f.height for f in frames] == [10] * 100 + [5]
+    # ceil(recordsFound / pageSize) page calls, no trailing 204 probe, each page once
+    assert requests == 101 and throttled == 0
+    numbers = sorted(int(c.split("pageNumber=")[1].split("&")[0]) for c in http.calls)
+    assert numbers == list(range(1, 102))
+    assert frames[-1]["partNumber"].to_list()[0] == "P1000"  # page order kept
+    assert 2 <= len(threads) <= 5  # page 1 on the caller's connection, the rest on workers
