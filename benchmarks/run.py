@@ -11,6 +11,10 @@ One run, one machine, one sandbox server process over real localhost HTTP:
 4. **Incremental**: a full sync, 1% of records changed on the server, an incremental sync.
 5. **Rate-limited**: a second server with a rate limit; achieved requests/min/endpoint / R
    and the 429s the server answered.
+5b. **Held lines** (issue 12.5): peak RSS of a full inventory sync at the plan's scale and
+   at ``memory_factor`` times it; the requests of a full sync against a server that ignores
+   ``updatedSince`` vs ceil(N / pageSize); pages re-fetched by the sync after a kill -9 at
+   ~50 % of the pages.
 6. **Analysis**: ``benchmarks/analysis_bench.py`` (the analysis engineer's) if present.
 7. **Start-up**: ``python -c "import vendorkit"`` vs ``import polars, duckdb, httpx``.
 
@@ -75,6 +79,9 @@ class Plan:
     analysis_history_rows: int
     startup_runs: int
     profile: bool = True
+    memory_factor: float = 4.0
+    ignored_since_scale: float = 10.0
+    resume_scale: float = 20.0
 
     @classmethod
     def full(cls, runs: int = 3) -> Plan:
@@ -106,6 +113,8 @@ class Plan:
             rate_scale=0.8,
             analysis_history_rows=500_000,
             startup_runs=3,
+            ignored_since_scale=2.0,
+            resume_scale=5.0,
         )
 
 
@@ -348,6 +357,129 @@ class Bench:
                 "server_requests": _request_delta(mid, after),
             },
             "mutated": mutated,
+        }
+
+    # -- item 5b: lines the engine must hold (issue 12.5) ----------------------------------
+    def memory(self, target: Target) -> None:
+        """Peak RSS of one full inventory sync at pageSize 100: the plan's scale and x4."""
+        from vendorkit.sandbox.config import SandboxConfig
+
+        points = []
+        for factor in (1.0, self.plan.memory_factor):
+            scale = self.plan.scale * factor
+            if factor == 1.0:
+                run = self.contender("vendorkit", target, endpoints=("inventory",))
+            else:
+                with SandboxProcess(scale=scale, max_page_size=100) as big:
+                    assert big.target is not None
+                    run = self.contender("vendorkit", big.target, endpoints=("inventory",))
+            rows = int(run.result.get("rows", {}).get("inventory", 0))
+            expected = SandboxConfig(scale=scale).inventory_rows
+            self.log(
+                f"  memory: {rows:,} inventory rows in {run.seconds:.1f}s, "
+                f"peak RSS {run.max_rss_mb:.0f} MiB"
+            )
+            points.append(
+                {
+                    "scale": scale,
+                    "rows": rows,
+                    "expected_rows": expected,
+                    "seconds": run.seconds,
+                    "max_rss_mb": run.max_rss_mb,
+                    "requests": run.result.get("requests"),
+                }
+            )
+        self.results["memory"] = {"page_size": 100, "points": points}
+
+    def ignored_since(self) -> None:
+        """A full sync against a server that ignores ``updatedSince``: requests vs pages."""
+        with SandboxProcess(
+            scale=self.plan.ignored_since_scale, max_page_size=100, ignore_updated_since=True
+        ) as server:
+            assert server.target is not None
+            before = server.stats()
+            run = self.contender("vendorkit", server.target)
+            after = server.stats()
+        served = _request_delta(before, after)
+        per_endpoint = {}
+        for ep, records in (run.result.get("rows") or {}).items():
+            stats = served.get(ep, {}) if isinstance(served, dict) else {}
+            per_endpoint[ep] = {
+                "records": int(records),
+                "pages": math.ceil(int(records) / 100),
+                "server_requests": stats.get("requests"),
+                "client_requests": (run.result.get("endpoints") or {}).get(ep, {}).get("requests"),
+                "passes": (run.result.get("endpoints") or {}).get(ep, {}).get("passes"),
+            }
+        self.log(f"  ignored updatedSince: {per_endpoint}")
+        self.results["ignored_since"] = {
+            "scale": self.plan.ignored_since_scale,
+            "page_size": 100,
+            "seconds": run.seconds,
+            "per_endpoint": per_endpoint,
+        }
+
+    def resume(self) -> None:
+        """kill -9 a full inventory sync at ~50 % of its pages; count what the next re-fetches."""
+        from vendorkit.sandbox.config import SandboxConfig
+
+        scale = self.plan.resume_scale
+        total = math.ceil(SandboxConfig(scale=scale).inventory_rows / 100)
+        db = self._db("resume")
+        try:
+            with SandboxProcess(scale=scale, max_page_size=100) as server:
+                assert server.target is not None
+                start = _inventory_requests(server)
+                args = ["-m", "benchmarks.contenders", "vendorkit"]
+                args += ["--target", server.target.to_json(), "--db", db]
+                args += ["--endpoints", "inventory", "--page-size", "100"]
+                proc = subprocess.Popen(
+                    [sys.executable, *args],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    stdin=subprocess.DEVNULL,
+                    env=child_env(),
+                    cwd=REPO,
+                )
+                deadline = time.monotonic() + 600
+                killed_at = 0
+                while proc.poll() is None and time.monotonic() < deadline:
+                    killed_at = _inventory_requests(server) - start
+                    if killed_at >= total // 2:
+                        break
+                    time.sleep(0.02)
+                finished_first = proc.poll() is not None
+                proc.kill()  # SIGKILL: no cleanup, no final transaction
+                proc.wait()
+                time.sleep(0.3)  # let in-flight requests land in the counters
+                first = _inventory_requests(server) - start
+                run = self.contender(
+                    "vendorkit",
+                    server.target,
+                    endpoints=("inventory",),
+                    db=db,
+                    keep_db=True,
+                    incremental=True,
+                )
+                second = _inventory_requests(server) - start - first
+        finally:
+            self._cleanup_db(db)
+        # pages the first run had fetched that the second fetched again (the second needs
+        # at least the total - first pages the first never reached)
+        refetched = max(0, second - (total - first))
+        self.log(
+            f"  resume: killed after {first} of {total} pages; the next sync made "
+            f"{second} requests ({refetched} pages re-fetched)"
+        )
+        self.results["resume"] = {
+            "scale": scale,
+            "pages_total": total,
+            "pages_before_kill": first,
+            "killed_share": first / total if total else None,
+            "first_finished": finished_first,
+            "next_sync_requests": second,
+            "next_sync_rows": (run.result.get("rows") or {}).get("inventory"),
+            "pages_refetched": refetched,
         }
 
     # -- item 5: rate-limited --------------------------------------------------------------
@@ -653,6 +785,12 @@ def _pacing(
     }
 
 
+def _inventory_requests(server: SandboxProcess) -> int:
+    """Inventory requests the server has answered so far."""
+    stats = server.stats().get("stats") or {}
+    return int((stats.get("inventory") or {}).get("requests") or 0)
+
+
 def _request_delta(before: dict[str, Any], after: dict[str, Any]) -> Any:
     """Difference of two ``stats`` answers (numbers only), or the raw answers."""
     b, a = before.get("stats"), after.get("stats")
@@ -750,8 +888,11 @@ def run_benchmarks(plan: Plan, log: Callable[[str], None] = print) -> dict[str, 
             bench.peers(target)
             if plan.profile:
                 bench.guarded("profile", lambda: bench.profile(target))
+            bench.guarded("memory", lambda: bench.memory(target))
             # last on this server: it changes the data
             bench.guarded("incremental", lambda: bench.incremental(server, target))
+        bench.guarded("ignored updatedSince", bench.ignored_since)
+        bench.guarded("resume after kill -9", bench.resume)
         bench.guarded("rate-limited", bench.rate_limited)
         bench.guarded("analysis", bench.analysis)
         bench.guarded("startup", bench.startup)
