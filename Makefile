@@ -28,11 +28,11 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
-## bench: the benchmark suite at full scale (~15 min) -> BENCHMARKS.md (installs the bench extras)
+## bench: the benchmark suite, sized for < 15 min on a shared 2-core machine -> BENCHMARKS.md (installs the bench extras)
 bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks
 
-## bench-quick: the same at reduced sizes (~2-3 min) -> benchmarks/results/BENCHMARKS-quick.md
+## bench-quick: the same at reduced sizes (~3-6 min) -> benchmarks/results/BENCHMARKS-quick.md
 bench-quick: $(BENCH_STAMP)
 	$(PY) -m benchmarks --quick
 

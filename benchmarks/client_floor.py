@@ -1,8 +1,8 @@
 """VendorClient vs the floor: rows/s fetching 1,000,000 inventory rows from the local sandbox.
 
-``python -m benchmarks.client_floor [--scale 100] [--page-sizes 100 1000] [--workers 4]``
+``python -m benchmarks.client_floor [--scale 100] [--page-sizes 100] [--workers 4]``
 
-The sandbox (``bench`` world: scale 100, ``max_page_size`` 1000) runs in its own process
+The sandbox (``bench`` world: scale 100, ``max_page_size`` 100) runs in its own process
 (:class:`benchmarks.server.SandboxProcess`) so it never shares the measured process's GIL.
 Per page size, in the same run and alternating:
 
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the comparison; print one line per run and return the summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=100.0)
-    parser.add_argument("--page-sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--page-sizes", type=int, nargs="+", default=[100])
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS))

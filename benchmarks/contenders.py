@@ -86,12 +86,9 @@ def run_vendorkit(
         db=db,
         page_size=page_size,
     )
-    sync = getattr(vk, "sync", None)
-    if sync is None:  # not yet on the front door
-        from vendorkit.sync import sync
     full = not kw.get("incremental", False)
     timeline = _Timeline()
-    report = sync(list(endpoints), settings=settings, full=full, on_progress=timeline)
+    report = vk.sync(list(endpoints), settings=settings, full=full, on_progress=timeline)
     result = _report_to_dict(report)
     result["timeline"] = timeline.summary()
     return result
@@ -173,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", required=True, help="Target as JSON")
     parser.add_argument("--db", required=True)
     parser.add_argument("--endpoints", default="inventory,orders,shipments")
-    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument(
         "--max-pages",
         type=_max_pages,

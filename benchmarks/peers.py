@@ -30,7 +30,7 @@ def load_requests_pandas(
     db_path: str,
     *,
     endpoints: Sequence[str] = ("inventory", "orders", "shipments"),
-    page_size: int = 1000,
+    page_size: int = 100,
     max_pages: int | None = None,
 ) -> dict[str, Any]:
     """requests + pandas ``json_normalize`` + one insert per table into DuckDB.
@@ -125,7 +125,7 @@ def load_dlt(
     db_path: str,
     *,
     endpoints: Sequence[str] = ("inventory", "orders", "shipments"),
-    page_size: int = 1000,
+    page_size: int = 100,
     max_pages: int | Mapping[str, int] | None = None,
     work_dir: str | None = None,
     loader_file_format: str | None = None,

@@ -2,14 +2,19 @@
 
 One run, one machine, one sandbox server process over real localhost HTTP:
 
-1. **Sync**: ``vendorkit.sync()`` of inventory, orders, shipments at pageSize 1,000 and 100;
+1. **Sync**: ``vendorkit.sync()`` of inventory, orders, shipments at pageSize 100;
    wall time, rows/s, peak RSS (plus inventory alone, for the 1M-row RSS target).
-2. **Floor**: :mod:`benchmarks.floor` on the same data; vendorkit / floor.
+2. **Floor**: :mod:`benchmarks.floor` on the same data, fetching on as many threads as
+   vendorkit (``Settings.workers``); vendorkit / floor.
 3. **Peers**: requests + pandas; dlt ``rest_api`` with defaults (and its Parquet loader) on
    a reduced page count, extrapolated linearly from two sizes and labelled as such.
 4. **Incremental**: a full sync, 1% of records changed on the server, an incremental sync.
 5. **Rate-limited**: a second server with a rate limit; achieved requests/min/endpoint / R
    and the 429s the server answered.
+5b. **Held lines** (issue 12.5): peak RSS of a full inventory sync at the plan's scale and
+   at ``memory_factor`` times it; the requests of a full sync against a server that ignores
+   ``updatedSince`` vs ceil(N / pageSize); pages re-fetched by the sync after a kill -9 at
+   ~50 % of the pages.
 6. **Analysis**: ``benchmarks/analysis_bench.py`` (the analysis engineer's) if present.
 7. **Start-up**: ``python -c "import vendorkit"`` vs ``import polars, duckdb, httpx``.
 
@@ -74,21 +79,31 @@ class Plan:
     analysis_history_rows: int
     startup_runs: int
     profile: bool = True
+    memory_scales: tuple[float, float] = (10.0, 40.0)
+    ignored_since_scale: float = 10.0
+    resume_scale: float = 20.0
 
     @classmethod
     def full(cls, runs: int = 3) -> Plan:
-        """Benchmark scale: 1,000,000 inventory rows, 200,000 orders."""
+        """Sized to finish in < 15 min on the shared 2-core machine under load.
+
+        50,000 inventory rows and 40,000 orders for the comparisons (scale 20); memory at
+        50,000 vs 800,000 inventory rows; dlt on 2 % and 5 % of the pages.
+        """
         return cls(
             mode="full",
-            scale=100.0,
+            scale=20.0,
             runs=runs,
             peer_runs=max(1, runs - 1),
             dlt_fractions=(0.02, 0.05),
             rate_limit=120,
             rate_window_s=10.0,
             rate_scale=2.0,
-            analysis_history_rows=10_000_000,
+            analysis_history_rows=2_000_000,
             startup_runs=7,
+            memory_scales=(20.0, 80.0),
+            ignored_since_scale=10.0,
+            resume_scale=20.0,
         )
 
     @classmethod
@@ -105,6 +120,8 @@ class Plan:
             rate_scale=0.8,
             analysis_history_rows=500_000,
             startup_runs=3,
+            ignored_since_scale=2.0,
+            resume_scale=5.0,
         )
 
 
@@ -134,7 +151,7 @@ class Bench:
         target: Target,
         *,
         endpoints: Sequence[str] = ALL,
-        page_size: int = 1000,
+        page_size: int = 100,
         max_pages: int | None = None,
         max_pages_spec: str | None = None,
         db: str | None = None,
@@ -195,7 +212,7 @@ class Bench:
                     "label": label,
                     "contender": name,
                     "endpoints": list(kwargs.get("endpoints", ALL)),
-                    "page_size": kwargs.get("page_size", 1000),
+                    "page_size": kwargs.get("page_size", 100),
                     "runs": [
                         {"seconds": r.seconds, "wall_s": r.wall_s, "max_rss_mb": r.max_rss_mb}
                         for r in s.runs
@@ -226,26 +243,21 @@ class Bench:
     def sync_and_floor(self, target: Target) -> None:
         """Items 1-3 on the full data: vendorkit, the floor and requests + pandas.
 
-        Three interleaved groups: all endpoints at pageSize 1,000 (with requests + pandas),
-        all endpoints at pageSize 100, and the inventory alone at 1,000 (the RSS target).
+        Two interleaved groups at pageSize 100 (the contract's maximum): all endpoints (with
+        requests + pandas), and the inventory alone (the CPU and RSS targets).
         """
         runs, peer_runs = self.plan.runs, self.plan.peer_runs
-        at1000 = {"page_size": 1000}
         at100 = {"page_size": 100}
-        inv = {"page_size": 1000, "endpoints": ("inventory",)}
+        inv = {"page_size": 100, "endpoints": ("inventory",)}
         groups = {
-            "all endpoints @1000": [
-                ("floor all @1000", "floor", runs, at1000),
-                ("vendorkit all @1000", "vendorkit", runs, at1000),
-                ("pandas all @1000", "pandas", peer_runs, at1000),
-            ],
             "all endpoints @100": [
                 ("floor all @100", "floor", runs, at100),
                 ("vendorkit all @100", "vendorkit", runs, at100),
+                ("pandas all @100", "pandas", peer_runs, at100),
             ],
-            "inventory @1000": [
-                ("floor inventory @1000", "floor", runs, inv),
-                ("vendorkit inventory @1000", "vendorkit", runs, inv),
+            "inventory @100": [
+                ("floor inventory @100", "floor", runs, inv),
+                ("vendorkit inventory @100", "vendorkit", runs, inv),
             ],
         }
         for name, specs in groups.items():
@@ -253,9 +265,9 @@ class Bench:
 
     def peers(self, target: Target) -> None:
         """Item 3, dlt: reduced page counts, extrapolated (requests + pandas ran in full)."""
-        full_pages = self._full_pages(1000)
+        full_pages = self._full_pages(100)
         for name in ("dlt", "dlt-parquet"):
-            self.guarded(f"{name} all @1000", lambda n=name: self._dlt(n, target, full_pages))
+            self.guarded(f"{name} all @100", lambda n=name: self._dlt(n, target, full_pages))
 
     def _full_pages(self, page_size: int) -> dict[str, int]:
         """Pages per endpoint of a full read, from the floor's row counts."""
@@ -278,7 +290,7 @@ class Bench:
             # every endpoint cut to the same fraction of its pages keeps the full data's mix
             pages = {ep: max(1, math.ceil(n * fraction)) for ep, n in full_pages.items()}
             spec = ",".join(f"{ep}={n}" for ep, n in pages.items())
-            run = self.contender(name, target, page_size=1000, max_pages_spec=spec)
+            run = self.contender(name, target, page_size=100, max_pages_spec=spec)
             rows = run.result.get("rows", {})
             total = sum(int(v) for v in rows.values())
             self.log(
@@ -300,10 +312,10 @@ class Bench:
         estimate = _extrapolate(points, full_records)
         self.results["sync"].append(
             {
-                "label": f"{name} all @1000",
+                "label": f"{name} all @100",
                 "contender": name,
                 "endpoints": list(ALL),
-                "page_size": 1000,
+                "page_size": 100,
                 "runs": [{"seconds": p["seconds"], "max_rss_mb": p["max_rss_mb"]} for p in points],
                 "seconds": estimate,
                 "max_rss_mb": max(p["max_rss_mb"] for p in points),
@@ -352,6 +364,128 @@ class Bench:
                 "server_requests": _request_delta(mid, after),
             },
             "mutated": mutated,
+        }
+
+    # -- item 5b: lines the engine must hold (issue 12.5) ----------------------------------
+    def memory(self, target: Target) -> None:
+        """Peak RSS of one full inventory sync at pageSize 100 at each of ``memory_scales``."""
+        from vendorkit.sandbox.config import SandboxConfig
+
+        points = []
+        for scale in self.plan.memory_scales:
+            if scale == self.plan.scale:
+                run = self.contender("vendorkit", target, endpoints=("inventory",))
+            else:
+                with SandboxProcess(scale=scale, max_page_size=100) as other:
+                    assert other.target is not None
+                    run = self.contender("vendorkit", other.target, endpoints=("inventory",))
+            rows = int(run.result.get("rows", {}).get("inventory", 0))
+            expected = SandboxConfig(scale=scale).inventory_rows
+            self.log(
+                f"  memory: {rows:,} inventory rows in {run.seconds:.1f}s, "
+                f"peak RSS {run.max_rss_mb:.0f} MiB"
+            )
+            points.append(
+                {
+                    "scale": scale,
+                    "rows": rows,
+                    "expected_rows": expected,
+                    "seconds": run.seconds,
+                    "max_rss_mb": run.max_rss_mb,
+                    "requests": run.result.get("requests"),
+                }
+            )
+        self.results["memory"] = {"page_size": 100, "points": points}
+
+    def ignored_since(self) -> None:
+        """A full sync against a server that ignores ``updatedSince``: requests vs pages."""
+        with SandboxProcess(
+            scale=self.plan.ignored_since_scale, max_page_size=100, ignore_updated_since=True
+        ) as server:
+            assert server.target is not None
+            before = server.stats()
+            run = self.contender("vendorkit", server.target)
+            after = server.stats()
+        served = _request_delta(before, after)
+        per_endpoint = {}
+        for ep, records in (run.result.get("rows") or {}).items():
+            stats = served.get(ep, {}) if isinstance(served, dict) else {}
+            per_endpoint[ep] = {
+                "records": int(records),
+                "pages": math.ceil(int(records) / 100),
+                "server_requests": stats.get("requests"),
+                "client_requests": (run.result.get("endpoints") or {}).get(ep, {}).get("requests"),
+                "passes": (run.result.get("endpoints") or {}).get(ep, {}).get("passes"),
+            }
+        self.log(f"  ignored updatedSince: {per_endpoint}")
+        self.results["ignored_since"] = {
+            "scale": self.plan.ignored_since_scale,
+            "page_size": 100,
+            "seconds": run.seconds,
+            "per_endpoint": per_endpoint,
+        }
+
+    def resume(self) -> None:
+        """kill -9 a full inventory sync at ~50 % of its pages; count what the next re-fetches."""
+        from vendorkit.sandbox.config import SandboxConfig
+
+        scale = self.plan.resume_scale
+        total = math.ceil(SandboxConfig(scale=scale).inventory_rows / 100)
+        db = self._db("resume")
+        try:
+            with SandboxProcess(scale=scale, max_page_size=100) as server:
+                assert server.target is not None
+                start = _inventory_requests(server)
+                args = ["-m", "benchmarks.contenders", "vendorkit"]
+                args += ["--target", server.target.to_json(), "--db", db]
+                args += ["--endpoints", "inventory", "--page-size", "100"]
+                proc = subprocess.Popen(
+                    [sys.executable, *args],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    stdin=subprocess.DEVNULL,
+                    env=child_env(),
+                    cwd=REPO,
+                )
+                deadline = time.monotonic() + 600
+                killed_at = 0
+                while proc.poll() is None and time.monotonic() < deadline:
+                    killed_at = _inventory_requests(server) - start
+                    if killed_at >= total // 2:
+                        break
+                    time.sleep(0.02)
+                finished_first = proc.poll() is not None
+                proc.kill()  # SIGKILL: no cleanup, no final transaction
+                proc.wait()
+                time.sleep(0.3)  # let in-flight requests land in the counters
+                first = _inventory_requests(server) - start
+                run = self.contender(
+                    "vendorkit",
+                    server.target,
+                    endpoints=("inventory",),
+                    db=db,
+                    keep_db=True,
+                    incremental=True,
+                )
+                second = _inventory_requests(server) - start - first
+        finally:
+            self._cleanup_db(db)
+        # pages the first run had fetched that the second fetched again (the second needs
+        # at least the total - first pages the first never reached)
+        refetched = min(first, max(0, second - (total - first)))
+        self.log(
+            f"  resume: killed after {first} of {total} pages; the next sync made "
+            f"{second} requests ({refetched} pages re-fetched)"
+        )
+        self.results["resume"] = {
+            "scale": scale,
+            "pages_total": total,
+            "pages_before_kill": first,
+            "killed_share": first / total if total else None,
+            "first_finished": finished_first,
+            "next_sync_requests": second,
+            "next_sync_rows": (run.result.get("rows") or {}).get("inventory"),
+            "pages_refetched": refetched,
         }
 
     # -- item 5: rate-limited --------------------------------------------------------------
@@ -499,7 +633,7 @@ class Bench:
 
     # -- profile ---------------------------------------------------------------------------
     def profile(self, target: Target) -> None:
-        """Profile one vendorkit sync (all endpoints, pageSize 1,000) and keep the top costs.
+        """Profile one vendorkit sync (all endpoints, pageSize 100) and keep the top costs.
 
         With ``py-spy`` (bench extra) every thread is sampled, the client's fetch workers
         included; without it, cProfile sees the main thread only.
@@ -512,7 +646,7 @@ class Bench:
             self.contender(
                 "vendorkit",
                 target,
-                page_size=1000,
+                page_size=100,
                 launcher=(
                     py_spy,
                     "record",
@@ -531,7 +665,7 @@ class Bench:
         else:
             prof = self.work / "vendorkit-sync.prof"
             self.contender(
-                "vendorkit", target, page_size=1000, wrap=("-m", "cProfile", "-o", str(prof))
+                "vendorkit", target, page_size=100, wrap=("-m", "cProfile", "-o", str(prof))
             )
             self.results["profile"] = _summarise_profile(prof)
 
@@ -657,6 +791,12 @@ def _pacing(
     }
 
 
+def _inventory_requests(server: SandboxProcess) -> int:
+    """Inventory requests the server has answered so far."""
+    stats = server.stats().get("stats") or {}
+    return int((stats.get("inventory") or {}).get("requests") or 0)
+
+
 def _request_delta(before: dict[str, Any], after: dict[str, Any]) -> Any:
     """Difference of two ``stats`` answers (numbers only), or the raw answers."""
     b, a = before.get("stats"), after.get("stats")
@@ -745,7 +885,7 @@ def run_benchmarks(plan: Plan, log: Callable[[str], None] = print) -> dict[str, 
     try:
         bench.guarded("warm-up", bench.warm_up)
         log(f"starting the sandbox server (scale {plan.scale:g}) ...")
-        with SandboxProcess(scale=plan.scale, max_page_size=1000) as server:
+        with SandboxProcess(scale=plan.scale, max_page_size=100) as server:
             assert server.target is not None
             target = server.target
             results["meta"]["server_start_s"] = server.started_in_s
@@ -754,8 +894,11 @@ def run_benchmarks(plan: Plan, log: Callable[[str], None] = print) -> dict[str, 
             bench.peers(target)
             if plan.profile:
                 bench.guarded("profile", lambda: bench.profile(target))
+            bench.guarded("memory", lambda: bench.memory(target))
             # last on this server: it changes the data
             bench.guarded("incremental", lambda: bench.incremental(server, target))
+        bench.guarded("ignored updatedSince", bench.ignored_since)
+        bench.guarded("resume after kill -9", bench.resume)
         bench.guarded("rate-limited", bench.rate_limited)
         bench.guarded("analysis", bench.analysis)
         bench.guarded("startup", bench.startup)

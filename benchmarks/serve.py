@@ -1,6 +1,7 @@
 """Entry point of the benchmark's sandbox server process (see :mod:`benchmarks.server`).
 
-``python -m benchmarks.serve --scale 100 --max-page-size 1000 [--rate-limit R]``
+``python -m benchmarks.serve --scale 100 --max-page-size 100 [--rate-limit R]
+[--ignore-updated-since]``
 
 Builds the sandbox world, serves it on ``127.0.0.1`` (a free port), prints
 ``{"base_url": ..., "token_url": ..., "build_s": ...}`` and then answers ``stats``,
@@ -52,8 +53,47 @@ def _mutate(sandbox: Any, fraction: float) -> dict[str, Any]:
     return {"error": "this sandbox has no mutate(fraction) admin hook"}
 
 
-def _start(config: Any) -> tuple[Any, Any]:
+class IgnoreUpdatedSince:
+    """The sandbox app as a server that ignores ``updatedSince`` (the seed spec has none).
+
+    Every request reaches the wrapped app with ``updatedSince`` removed from its query, so
+    an incremental read returns the whole endpoint, as a real server without the filter
+    would. Everything else is the app's own behaviour.
+
+    Example:
+        >>> IgnoreUpdatedSince.strip("pageNumber=2&updatedSince=2026-10-01T00%3A00%3A00Z")
+        'pageNumber=2'
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    @staticmethod
+    def strip(query: str) -> str:
+        """``query`` without its ``updatedSince`` parameter."""
+        from urllib.parse import parse_qsl, urlencode
+
+        pairs = parse_qsl(query, keep_blank_values=True)
+        return urlencode([(k, v) for k, v in pairs if k != "updatedSince"])
+
+    def handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Any:
+        """The app's answer to the request without ``updatedSince``."""
+        return self._app.handle(method, path, self.strip(query), headers, body)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+
+def _start(config: Any, *, ignore_updated_since: bool = False) -> tuple[Any, Any]:
     """The public ``Sandbox(config).serve(port=0)``, or its parts while it is not exported."""
+    if ignore_updated_since:
+        from vendorkit.sandbox import Sandbox
+        from vendorkit.sandbox.server import SandboxServer
+
+        sandbox = Sandbox(config)
+        return sandbox, SandboxServer(IgnoreUpdatedSince(sandbox.app), port=0)  # type: ignore[arg-type]
     try:
         from vendorkit.sandbox import Sandbox  # type: ignore[attr-defined]
     except ImportError:
@@ -70,10 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Serve until ``quit`` or EOF on stdin."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
     parser.add_argument("--scale", type=float, default=100.0)
-    parser.add_argument("--max-page-size", type=int, default=1000)
+    parser.add_argument("--max-page-size", type=int, default=100)
     parser.add_argument("--rate-limit", type=int, default=None)
     parser.add_argument("--rate-limit-window", type=float, default=None)
     parser.add_argument("--no-quirks", action="store_true")
+    parser.add_argument(
+        "--ignore-updated-since",
+        action="store_true",
+        help="serve every record whatever updatedSince says (a server without the filter)",
+    )
     args = parser.parse_args(argv)
 
     from vendorkit.sandbox.config import SandboxConfig
@@ -89,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rate_limit_window is not None:
         overrides["rate_limit_window_s"] = args.rate_limit_window
     t0 = time.perf_counter()
-    sandbox, server = _start(SandboxConfig(**overrides))
+    sandbox, server = _start(
+        SandboxConfig(**overrides), ignore_updated_since=args.ignore_updated_since
+    )
     _say(
         {
             "base_url": server.base_url,

@@ -39,10 +39,11 @@ class SandboxProcess:
         self,
         *,
         scale: float = 100.0,
-        max_page_size: int = 1000,
+        max_page_size: int = 100,
         rate_limit: int | None = None,
         rate_limit_window_s: float | None = None,
         quirks: bool = True,
+        ignore_updated_since: bool = False,
         startup_timeout_s: float = 600.0,
     ) -> None:
         self.args = ["-m", "benchmarks.serve", "--scale", str(scale)]
@@ -53,6 +54,8 @@ class SandboxProcess:
             self.args += ["--rate-limit-window", str(rate_limit_window_s)]
         if not quirks:
             self.args.append("--no-quirks")
+        if ignore_updated_since:  # a server without the filter (see benchmarks.serve)
+            self.args.append("--ignore-updated-since")
         self.startup_timeout_s = startup_timeout_s
         self.proc: subprocess.Popen[str] | None = None
         self.target: Target | None = None
