@@ -339,3 +339,54 @@ def test_help_imports_nothing_heavy() -> None:
     ).stdout
     assert "Commands:" in out and "sandbox" in out
     assert out.strip().splitlines()[-1] == "[]"
+
+
+# -- store path problems: one line, the StoreError exit code, no traceback, nothing created --
+
+UNWRITABLE = "/sys/vendorkit-test/vk.duckdb"  # not creatable, not even by root (sysfs)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["sync", "-e", "orders", "--db", UNWRITABLE],
+            "cannot create the folder /sys/vendorkit-test",
+        ),
+        (
+            ["sync", "-e", "orders", "--db", "/sys/vk.duckdb"],
+            "cannot write the vendorkit store's lock",
+        ),
+        (["status", "--db", UNWRITABLE], "no vendorkit store at"),
+    ],
+)
+def test_unwritable_store_paths_are_one_clean_line(
+    runner: CliRunner, no_credentials: None, argv: list[str], message: str
+) -> None:
+    result = runner.invoke(main, argv)
+    assert result.exit_code == EXIT_CODES[errors.StoreError], result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("vendorkit: error (StoreError): ") and message in last
+    assert "Traceback" not in result.output
+
+
+def test_a_file_that_is_not_duckdb_is_refused_without_a_stray_lock(
+    runner: CliRunner, no_credentials: None, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("my notes, not a database\n")
+    result = runner.invoke(main, ["sync", "-e", "orders", "--db", str(notes)])
+    assert result.exit_code == EXIT_CODES[errors.StoreError]
+    assert "is not a DuckDB database file" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.duckdb"]
+    assert notes.read_text() == "my notes, not a database\n"
+    status = runner.invoke(main, ["status", "--db", str(notes)])
+    assert status.exit_code == EXIT_CODES[errors.StoreError]
+    assert "Traceback" not in status.output
+
+
+def test_sandbox_serve_refuses_a_port_out_of_range(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["sandbox", "serve", "--port", "99999"])
+    assert result.exit_code == 2
+    assert "99999 is not in the range 0<=x<=65535" in result.output
+    assert "Traceback" not in result.output

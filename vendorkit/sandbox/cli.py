@@ -29,7 +29,11 @@ def sandbox() -> None:
 @sandbox.command(help="Serve the sandbox over HTTP until Ctrl-C (prints base and token URLs).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
-    "--port", default=8765, show_default=True, type=int, help="Port to listen on (0 = a free port)."
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 = a free port).",
 )
 @click.option("--seed", default=42, show_default=True, type=int, help="World seed.")
 @click.option(

@@ -99,7 +99,15 @@ class StoreConnection:
             self._memory_con.execute("SET TimeZone = 'UTC'")
             self._ensure_schema(self._memory_con)
         else:
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.path).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder {folder} for the vendorkit store {self.path} "
+                    f"({exc.strerror or exc}); point VENDORKIT_DB (or --db) at a writable "
+                    "location"
+                ) from None
 
     @classmethod
     def from_settings(cls, settings: Any) -> Self:
@@ -269,6 +277,19 @@ class StoreConnection:
             create_schema(con)
             self._schema_version = version
 
+    def _refuse_foreign_file(self) -> None:
+        """Raise :class:`StoreError` when ``path`` exists and is not a DuckDB database."""
+        path = Path(self.path).expanduser()
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+        with path.open("rb") as f:
+            header = f.read(12)
+        if header[8:12] != b"DUCK":  # DuckDB's magic bytes sit at offset 8
+            raise StoreError(
+                f"{self.path} exists but is not a DuckDB database file, so it is not a "
+                "vendorkit store; point VENDORKIT_DB (or --db) at another path"
+            )
+
     @contextlib.contextmanager
     def sync_lock(self, timeout_s: float | None = None) -> Iterator[None]:
         """Exclusive advisory lock (``flock`` on ``<db>.lock``) held for a whole sync.
@@ -285,8 +306,15 @@ class StoreConnection:
                 yield
             return
         timeout = self.lock_timeout_s if timeout_s is None else timeout_s
+        self._refuse_foreign_file()  # before the lock file exists: no stray .lock beside it
         lock_path = self.path + ".lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write the vendorkit store's lock file {lock_path} "
+                f"({exc.strerror or exc}); point VENDORKIT_DB (or --db) at a writable location"
+            ) from None
         try:
             deadline = time.monotonic() + timeout
             while True:
