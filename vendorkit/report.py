@@ -15,8 +15,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import subprocess
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -32,6 +30,7 @@ if TYPE_CHECKING:
     import altair as alt
 
     from vendorkit.config import Settings
+    from vendorkit.handle import Handle
 
 __all__ = [
     "DEFAULT_REPORT_PATH",
@@ -39,7 +38,6 @@ __all__ = [
     "ReportInputs",
     "StockRisk",
     "build_report",
-    "execute_notebooks",
     "headline_numbers",
     "render_report",
     "stock_risk",
@@ -93,20 +91,41 @@ class ReportInputs:
 
     @classmethod
     def from_store(cls, settings: Settings) -> ReportInputs:
-        """Load every table the report needs from the store (no fetching).
+        """Load every table the report needs from the store ``settings`` names (no fetching).
 
         Raises:
             StoreError: the store cannot be read, or an endpoint was never synced (run
                 ``vendorkit sync`` first: the report never fetches).
 
         Example:
-            >>> import vendorkit as vk  # doctest: +SKIP
-            >>> ReportInputs.from_store(vk.Settings()).orders.height  # doctest: +SKIP
-            1200
+            >>> import tempfile, pathlib, vendorkit as vk
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"), sandbox_scale=0.05)
+            ...     _ = vk.sync(settings=s)
+            ...     ReportInputs.from_store(s).orders.height > 0
+            True
         """
-        import vendorkit as vk
+        from vendorkit.handle import connect
 
-        status = vk.status(settings=settings)
+        with connect(settings=settings) as handle:
+            return cls.from_handle(handle)
+
+    @classmethod
+    def from_handle(cls, handle: Handle) -> ReportInputs:
+        """Load every table the report needs through an open handle (no fetching).
+
+        Raises:
+            StoreError: an endpoint was never synced into the handle's store.
+
+        Example:
+            >>> import vendorkit as vk
+            >>> with vk.connect(":memory:", settings=vk.Settings(sandbox_scale=0.05)) as h:
+            ...     _ = h.sync()
+            ...     ReportInputs.from_handle(h).source
+            'sandbox'
+        """
+        settings = handle.settings
+        status = handle.status()
         never = status.filter(pl.col("last_sync_at").is_null())["endpoint"].to_list()
         if never:
             raise errors.StoreError(
@@ -115,19 +134,19 @@ class ReportInputs:
                 "`vendorkit report`; the report reads the store and never fetches"
             )
         inputs = cls(
-            inventory=vk.load_inventory(settings=settings),
-            orders=vk.load_orders(settings=settings),
-            order_lines=vk.load_order_lines(settings=settings),
-            shipments=vk.load_shipments(settings=settings),
-            shipment_lines=vk.load_shipment_lines(settings=settings),
-            rejects=vk.load_rejects(settings=settings),
-            sync_log=vk.load_sync_log(settings=settings),
+            inventory=handle.load_inventory(),
+            orders=handle.load_orders(),
+            order_lines=handle.load_order_lines(),
+            shipments=handle.load_shipments(),
+            shipment_lines=handle.load_shipment_lines(),
+            rejects=handle.rejects(),
+            sync_log=handle.sync_log(),
             status=status,
             source=settings.source,
             store_name=Path(settings.db_path).name,
-            inventory_history=vk.load_inventory_history(settings=settings),
-            order_status_history=vk.load_order_status_history(settings=settings),
-            shipment_status_history=vk.load_shipment_status_history(settings=settings),
+            inventory_history=handle.load_inventory_history(),
+            order_status_history=handle.load_order_status_history(),
+            shipment_status_history=handle.load_shipment_status_history(),
         )
         source = _source_from_log(inputs.sync_log)
         if source is not None and source != inputs.source:
@@ -1086,8 +1105,11 @@ def render_report(inputs: ReportInputs, *, settings: Settings | None = None) -> 
     """Render the report for ``inputs`` to an HTML string (see :func:`build_report`).
 
     Example:
-        >>> html = render_report(inputs)  # doctest: +SKIP
-        >>> "<svg" in html  # doctest: +SKIP
+        >>> import vendorkit as vk
+        >>> with vk.connect(":memory:", settings=vk.Settings(sandbox_scale=0.05)) as h:
+        ...     _ = h.sync()
+        ...     html = render_report(ReportInputs.from_handle(h))
+        >>> "<svg" in html and "sandbox data" in html
         True
     """
     import jinja2
@@ -1146,9 +1168,11 @@ def build_report(
         StoreError: the store cannot be read or is empty.
 
     Example:
-        >>> import vendorkit as vk  # doctest: +SKIP
-        >>> vk.sync()  # doctest: +SKIP
-        >>> build_report(out="report.html").name  # doctest: +SKIP
+        >>> import tempfile, pathlib, vendorkit as vk
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = vk.Settings(db=str(pathlib.Path(tmp) / "vk.duckdb"), sandbox_scale=0.05)
+        ...     _ = vk.sync(settings=s)
+        ...     build_report(settings=s, out=pathlib.Path(tmp) / "report.html").name
         'report.html'
     """
     if settings is None:
@@ -1169,79 +1193,3 @@ def build_report(
             f"cannot write the report to {path}: {exc.strerror}; pass another --out path"
         ) from exc
     return path
-
-
-# ---------------------------------------------------------------------------- notebooks
-
-
-def execute_notebooks(
-    source_dir: str | Path,
-    out_dir: str | Path,
-    *,
-    timeout_s: int = 300,
-    on_done: Callable[[Path, float], None] | None = None,
-    kernel_stderr: bool = False,
-) -> list[Path]:
-    """Execute every ``*.ipynb`` of ``source_dir`` (sorted) into ``out_dir``.
-
-    The curated notebooks are read, never written: the executed copies go to ``out_dir``.
-    Each runs with its working directory set to ``source_dir``'s parent (the repository
-    root), like ``jupyter nbconvert --execute`` from there.
-
-    Args:
-        source_dir: the curated notebooks (``notebooks/``).
-        out_dir: where the executed copies go (created); must differ from ``source_dir``.
-        timeout_s: per-cell timeout.
-        on_done: called with (written path, seconds) after each notebook.
-        kernel_stderr: let the kernels write to this process's stderr (their start-up
-            chatter); errors inside cells are reported either way.
-
-    Returns:
-        The executed notebooks' paths.
-
-    Raises:
-        ConfigError: ``out_dir`` is ``source_dir``.
-        VendorkitError: a notebook failed (the message names the notebook and the error; the
-            partial copy is written for inspection).
-
-    Example:
-        >>> execute_notebooks("notebooks", "data/report/notebooks")  # doctest: +SKIP
-        [PosixPath('data/report/notebooks/01_quickstart.ipynb'), ...]
-    """
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    source = Path(source_dir).resolve()
-    target = Path(out_dir).resolve()
-    if source == target:
-        raise errors.ConfigError(
-            f"refusing to execute notebooks in place in {source_dir}: the curated notebooks "
-            "are never overwritten; choose another output directory"
-        )
-    target.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for notebook_path in sorted(source.glob("*.ipynb")):
-        started = time.perf_counter()
-        nb = nbformat.read(notebook_path, as_version=4)
-        client = NotebookClient(
-            nb,
-            timeout=timeout_s,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(source.parent)}},
-        )
-        out_path = target / notebook_path.name
-        try:
-            client.execute(**({} if kernel_stderr else {"stderr": subprocess.DEVNULL}))
-        except CellExecutionError as exc:
-            nbformat.write(nb, out_path)
-            first = str(exc).strip().splitlines()
-            raise errors.VendorkitError(
-                f"notebook {notebook_path.name} failed: {first[-1] if first else exc!r}; "
-                f"see the partial output in {out_path}"
-            ) from exc
-        nbformat.write(nb, out_path)
-        written.append(out_path)
-        if on_done is not None:
-            on_done(out_path, time.perf_counter() - started)
-    return written

@@ -107,11 +107,11 @@ def _tiny_notebooks(directory: Path, *, fail: bool = False) -> None:
         nbformat.write(nb, directory / name)
 
 
-def test_execute_notebooks_writes_executed_copies(tmp_path: Path) -> None:
+def test_run_notebooks_writes_executed_copies(tmp_path: Path) -> None:
     import nbformat
 
     from vendorkit.errors import ConfigError, VendorkitError
-    from vendorkit.report import execute_notebooks
+    from vendorkit.notebooks import run_notebooks as execute_notebooks
 
     source = tmp_path / "src"
     _tiny_notebooks(source)
@@ -188,3 +188,72 @@ def test_changes_fail_on_new_stockouts_after_a_sync_that_created_one(
     assert quiet.exit_code == (EXIT_CHANGES_FOUND if cancelled else 0)
     bad = runner.invoke(main, ["changes", "--fail-on", "stockouts", "--db", db])
     assert bad.exit_code == 2 and "new-stockouts" in bad.output
+
+
+def test_notebooks_run_on_another_store_with_no_code_edit(env: Path) -> None:
+    """`vendorkit notebooks run --db PATH`: a curated notebook reads that store (here a sandbox
+    sync with another seed and scale, standing in for a real account), its check cell passes;
+    a store missing an endpoint fails the run with the check's message."""
+    import shutil
+
+    import nbformat
+
+    import vendorkit as vk
+
+    db = env / "mine.duckdb"
+    settings = vk.Settings(db=str(db), sandbox_seed=7, sandbox_scale=0.1)
+    with vk.connect(settings=settings) as handle:
+        handle.sync()
+        orders = handle.load_orders().height
+    source = env / "nb"
+    source.mkdir()
+    shutil.copy(ROOT / "notebooks" / "05_data_quality.ipynb", source)
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        [
+            "notebooks",
+            "run",
+            "--db",
+            str(db),
+            "--notebooks",
+            str(source),
+            "--out",
+            str(env / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    executed = nbformat.read(env / "out" / "notebooks" / "05_data_quality.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and str(db) in injected[0].source
+    text = "\n".join(
+        str(o.get("text") or o.get("data", {}).get("text/plain", ""))
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    assert orders != 2000  # the default sandbox's count: this store differs
+    # the notebook read this store (its status table), not a fresh sandbox
+    assert f"│ orders    ┆ sandbox ┆ ok           ┆ {orders} " in text
+    assert "checks passed" in text
+    assert (env / "out" / "vendorkit-report.html").exists()
+
+    partial = env / "partial.duckdb"
+    with vk.connect(settings=settings.model_copy(update={"db": str(partial)})) as handle:
+        handle.sync(["inventory"])
+    failed = runner.invoke(
+        main,
+        [
+            "notebooks",
+            "run",
+            "--db",
+            str(partial),
+            "--notebooks",
+            str(source),
+            "--out",
+            str(env / "out2"),
+        ],
+    )
+    assert failed.exit_code != 0
+    assert "notebook 05_data_quality.ipynb failed: DataCheckError" in failed.stderr
+    assert "orders synced=0.0" in failed.stderr
