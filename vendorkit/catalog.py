@@ -270,6 +270,10 @@ class Endpoint:
         child: the nested array and its table, or ``None``.
         status: the header's canonical status column (an Enum; its wire field also fills
             ``<status>_raw``), or ``None``: then no status history is kept.
+        tracked: header columns kept in the status history too: a sync that sees one of them
+            change writes a history row as for a new status. Shipments track
+            ``estimated_delivery_date``, so the *first* promise observed stays known when
+            later estimates slip (what OTIF measures against).
     """
 
     name: str
@@ -280,6 +284,7 @@ class Endpoint:
     write: WriteMode = "upsert"
     child: Child | None = None
     status: str | None = None
+    tracked: tuple[str, ...] = ()
     _derived: dict[str, Table] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -411,13 +416,16 @@ class Endpoint:
         keys = tuple(self.table.column(k) for k in self.table.key)
         status = self.table.column(self.status)
         raw = self.table.column(f"{self.status}_raw")
+        tracked = tuple(self.table.column(c) for c in self.tracked)
+        also = f" or a new {', '.join(self.tracked)}" if self.tracked else ""
         return Table(
             name,
-            f"A row each time a sync saw a new status of a {entity} (table `{name}`).",
+            f"A row each time a sync saw a new status{also} of a {entity} (table `{name}`).",
             (
                 *keys,
                 status,
                 raw,
+                *tracked,
                 Column(
                     "observed_at",
                     UTC_DATETIME,
@@ -698,6 +706,7 @@ SHIPMENTS = Endpoint(
     list_key="shipments",
     cursor="updated_at",
     status="status",
+    tracked=("estimated_delivery_date",),
     table=Table(
         "shipments",
         "One row per shipment (table `shipments`).",

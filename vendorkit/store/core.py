@@ -144,11 +144,24 @@ class Store(StoreConnection):
             raise StoreError(
                 f"unknown table {table!r}; choose one of {', '.join(sorted(TABLE_SCHEMAS))}"
             )
-        cols = ", ".join(_q(c) for c in TABLE_SCHEMAS[table])
         order = ", ".join(_q(c) for c in TABLE_KEYS.get(table, ()))
         order_by = f" ORDER BY {order}" if order else ""
         snapshot = snapshot_views().get(table)
         with self.read() as con:
+            source = snapshot.history_table.name if snapshot and snapshot.history_table else table
+            present = {
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                    [source],
+                ).fetchall()
+            }
+            # a column the catalog gained after this file was written reads as null until the
+            # next sync adds it (see ddl._add_missing_columns)
+            cols = ", ".join(
+                _q(c) if c in present or not present else f"NULL AS {_q(c)}"
+                for c in TABLE_SCHEMAS[table]
+            )
             if snapshot is not None and snapshot.history_table is not None:
                 latest = self.latest_snapshot_id(con, snapshot.name)
                 if latest is None:

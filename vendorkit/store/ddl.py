@@ -120,6 +120,24 @@ def snapshot_views() -> dict[str, catalog.Endpoint]:
     return {ep.table.name: ep for ep in catalog.ENDPOINTS.values() if ep.write == "snapshot"}
 
 
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """Columns the catalog gained since a store file was created (nullable, so old rows read
+    as null): a store written by an older vendorkit opens and keeps its data."""
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema()"
+    ).fetchall():
+        have.setdefault(table, set()).add(column)
+    for table in tables:
+        for column, dtype in TABLE_SCHEMAS[table].items():
+            if table in have and column not in have[table]:
+                con.execute(
+                    f"ALTER TABLE {_q(table)} ADD COLUMN IF NOT EXISTS {_q(column)} "
+                    f"{_duck_type(dtype)}"
+                )
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table and view the catalog implies (idempotent: ``IF NOT EXISTS``)."""
     for statement in _STATIC_DDL:
@@ -128,6 +146,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for table in TABLE_SCHEMAS:
         if table not in views:
             con.execute(_ddl(table))
+    _add_missing_columns(con, [t for t in TABLE_SCHEMAS if t not in views])
     for ep in views.values():
         con.execute(_snapshots_ddl(ep.snapshots_table or ""))
     rejects = {

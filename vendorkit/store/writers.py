@@ -169,25 +169,26 @@ def write_status_history(
     sync_id: str,
     observed_at: datetime,
 ) -> None:
-    """Append a status-history row for every record whose status differs from the stored one
-    (call before the records are replaced)."""
+    """Append a status-history row for every record whose status (or a tracked column, see
+    :attr:`vendorkit.catalog.Endpoint.tracked`) differs from the stored one (call before the
+    records are replaced)."""
     hist = ep.status_history_table
     if hist is None or ep.status is None:
         return
     key = ep.table.key
     status, spelled = ep.status, f"{ep.status}_raw"
+    watched = (status, *ep.tracked)  # a change in any of these writes a history row
+    names = (*key, status, spelled, *ep.tracked)
     view = "_vk_new_status"
-    con.register(
-        view, _for_duckdb(head.select(*key, status, spelled)).to_arrow(compat_level=_ARROW)
-    )
+    con.register(view, _for_duckdb(head.select(*names)).to_arrow(compat_level=_ARROW))
     try:
-        cols = ", ".join(_q(c) for c in (*key, status, spelled))
-        picked = ", ".join(f"n.{_q(c)}" for c in (*key, status, spelled))
+        cols = ", ".join(_q(c) for c in names)
+        picked = ", ".join(f"n.{_q(c)}" for c in names)
         match = _matches(key, "o", "n")
+        changed = " OR ".join(f"o.{_q(c)} IS DISTINCT FROM n.{_q(c)}" for c in watched)
         con.execute(
             f"INSERT INTO {_q(hist.name)} ({cols}, observed_at, sync_id) SELECT {picked}, ?, ? "
-            f"FROM {_q(view)} n LEFT JOIN {_q(ep.table.name)} o ON {match} "
-            f"WHERE o.{_q(status)} IS DISTINCT FROM n.{_q(status)}",
+            f"FROM {_q(view)} n LEFT JOIN {_q(ep.table.name)} o ON {match} WHERE {changed}",
             [observed_at, sync_id],
         )
     finally:
