@@ -142,6 +142,15 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS rejects ({cols})")
     for ep in views.values():
         con.execute(_snapshot_view_ddl(ep))
+    # columns added after a store was created (CREATE TABLE IF NOT EXISTS keeps old tables)
+    for table in ("sync_log",):
+        for column, dtype in TABLE_SCHEMAS[table].items():
+            con.execute(
+                f"ALTER TABLE {_q(table)} ADD COLUMN IF NOT EXISTS {_q(column)} {_duck_type(dtype)}"
+            )
+    from vendorkit.store.staging import create_staging  # staging derives from the same DDL
+
+    create_staging(con)
     if not con.execute("SELECT count(*) FROM vendorkit_meta").fetchall()[0][0]:
         con.execute("INSERT INTO vendorkit_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 
