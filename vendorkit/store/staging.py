@@ -40,7 +40,6 @@ __all__ = [
     "create_staging",
     "discard",
     "stage_chunk",
-    "unfinished",
 ]
 
 _CHECKPOINT_COLUMNS: dict[str, str] = {
@@ -166,11 +165,6 @@ def checkpoint(con: duckdb.DuckDBPyConnection, endpoint: str) -> Checkpoint | No
         started_at=rec["started_at"],
         updated_at=rec["updated_at"],
     )
-
-
-def unfinished(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every unfinished sync: endpoint, sync_id, last_page, pages_total, updated_at, ..."""
-    return pl.from_arrow(con.execute("SELECT * FROM sync_checkpoints ORDER BY endpoint").arrow())  # type: ignore[return-value]
 
 
 def stage_chunk(
