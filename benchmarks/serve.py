@@ -83,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "max_page_size": args.max_page_size,
         "rate_limit_per_minute": args.rate_limit,
         "quirks": not args.no_quirks,
+        "invalid": 0,  # a clean world: every contender loads the same records
+        "sync_step": None,  # and the same world, however many sessions come and go
     }
     if args.rate_limit_window is not None:
         overrides["rate_limit_window_s"] = args.rate_limit_window

@@ -24,10 +24,12 @@ from vendorkit.analysis import (
     order_lead_times,
     otif,
     perfect_order_rate,
+    rebalance_suggestions,
     reseller_concentration,
     shipment_lag,
     shipment_lag_detail,
     stock_by_warehouse,
+    stockout_forecast,
 )
 from vendorkit.errors import (
     ApiError,
@@ -110,12 +112,14 @@ __all__ = [
     "order_lead_times",
     "otif",
     "perfect_order_rate",
+    "rebalance_suggestions",
     "replay",
     "reseller_concentration",
     "shipment_lag",
     "shipment_lag_detail",
     "status",
     "stock_by_warehouse",
+    "stockout_forecast",
     "sync",
 ]
 

@@ -58,10 +58,12 @@ __all__ = [
     "lag_distribution_chart",
     "late_shipments_chart",
     "on_time_chart",
+    "otif_chart",
     "reseller_pareto_chart",
     "save_chart",
     "stock_by_warehouse_chart",
     "stock_heatmap",
+    "stockout_forecast_chart",
     "use_theme",
 ]
 
@@ -495,6 +497,75 @@ def days_of_supply_chart(
             .encode(x="threshold_days:Q")
         )
     return alt.LayerChart(layer=layers, title=title)
+
+
+def stockout_forecast_chart(
+    forecast: pl.DataFrame | pl.LazyFrame,
+    *,
+    top: int = 20,
+    source: str | None = None,
+    as_of: datetime | None = None,
+) -> alt.LayerChart:
+    """The ``top`` most urgent parts: days until stockout, P90 to P50 (from :func:`stockout_forecast`).
+
+    One row per part × warehouse with demand, most urgent (fewest P90 days) first: a bar from
+    the pessimistic P90 days to the median P50 days, a point at P50 labelled with its value.
+    A part out of stock now is a point at 0.
+
+    Example:
+        >>> f = pl.DataFrame({"part_number": ["A", "B"], "warehouse_id": ["10", "20"],
+        ...     "days_to_stockout_p50": [6.0, 2.0], "days_to_stockout_p90": [3.1, 2.0]})
+        >>> [layer["mark"]["type"] for layer in stockout_forecast_chart(f).to_dict()["layer"]]
+        ['bar', 'point', 'text']
+    """
+    df = _df(forecast)
+    _need(
+        df,
+        "stockout_forecast_chart",
+        "stockout_forecast",
+        "part_number",
+        "days_to_stockout_p50",
+        "days_to_stockout_p90",
+    )
+    label = (
+        pl.concat_str(pl.col("part_number"), pl.lit(" @ "), pl.col("warehouse_id"))
+        if "warehouse_id" in df.columns
+        else pl.col("part_number")
+    )
+    keep = [c for c in ("supply_units", "avg_daily_demand") if c in df.columns]
+    data = (
+        df.drop_nulls("days_to_stockout_p50")
+        .sort("days_to_stockout_p90", "days_to_stockout_p50", "part_number")
+        .head(top)
+        .select(label.alias("item"), "days_to_stockout_p90", "days_to_stockout_p50", *keep)
+    )
+    order = data["item"].to_list()
+    with_demand = df["days_to_stockout_p50"].drop_nulls().len()
+    title = _title(
+        f"When will stock run out? The {data.height} most urgent of {with_demand:,}",
+        "days until stockout from trailing daily demand; bar from P90 (1 time in 10 this "
+        "early) to P50 (median), point and label at P50",
+        source,
+        as_of,
+    )
+    tooltip: list[Any] = [
+        "item:N",
+        alt.Tooltip("days_to_stockout_p90:Q", format=".1f", title="P90 days"),
+        alt.Tooltip("days_to_stockout_p50:Q", format=".1f", title="P50 days"),
+        *[alt.Tooltip(f"{c}:Q", format=",.1f") for c in keep],
+    ]
+    base = _chart(data, None).encode(y=alt.Y("item:N", sort=order, title=None), tooltip=tooltip)
+    span = base.mark_bar(height=8, color=_PALETTE[3], opacity=0.55).encode(
+        x=alt.X("days_to_stockout_p90:Q", title="days until stockout"),
+        x2="days_to_stockout_p50:Q",
+    )
+    point = base.mark_point(filled=True, size=50, color=_PALETTE[0]).encode(
+        x="days_to_stockout_p50:Q"
+    )
+    text = base.mark_text(align="left", dx=6, fontSize=10, color="#333333").encode(
+        x="days_to_stockout_p50:Q", text=alt.Text("days_to_stockout_p50:Q", format=".1f")
+    )
+    return alt.LayerChart(layer=[span, point, text], title=title)
 
 
 # --------------------------------------------------------------------------- orders
@@ -1028,6 +1099,111 @@ def late_shipments_chart(
             y=alt.Y("shipments:Q", title="shipments", axis=y_axis),
             color=alt.Color("carrier:N", title="carrier"),
             tooltip=["carrier:N", "days_late_bucket:N", "shipments:Q"],
+        )
+    )
+
+
+_OTIF_RATES: Mapping[str, str] = MappingProxyType(
+    {"otif_rate": "on time in full", "in_full_rate": "in full", "on_time_rate": "on time"}
+)
+
+
+def otif_chart(
+    rates: pl.DataFrame | pl.LazyFrame,
+    *,
+    min_decided: int = 30,
+    source: str | None = None,
+    as_of: datetime | None = None,
+) -> alt.Chart | alt.LayerChart:
+    """OTIF, in-full and on-time rates by period (from :func:`otif` with ``period``).
+
+    Lines per rate, one x tick per period. A period with fewer than ``min_decided`` decided
+    units is drawn hollow and named in the subtitle (open units are never in the rates).
+    Without a ``period`` column: the three rates as bars per group (the ``by`` column), or
+    overall.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> r = pl.DataFrame({"period": [datetime(2026, 1, 1, tzinfo=UTC)], "decided": [40],
+        ...     "otif_rate": [0.7], "in_full_rate": [0.9], "on_time_rate": [0.8]})
+        >>> [layer["mark"]["type"] for layer in otif_chart(r).to_dict()["layer"]]
+        ['line', 'point', 'point']
+    """
+    df = _df(rates)
+    _need(df, "otif_chart", "otif", *_OTIF_RATES, "decided")
+    counts = ("decided", "orders", "lines", "open_orders", "open_lines", "in_full", "on_time")
+    group = _group_column(df, (*_OTIF_RATES, *counts, "otif"))
+    unit = "lines" if "lines" in df.columns else "orders"
+    definition = (
+        f"over decided {unit} (all shipments delivered; open {unit} left out); on time = "
+        "delivered by the promised day; in full = every unit ordered shipped"
+    )
+    index = [c for c in ("period", group) if c is not None and c in df.columns]
+    note = ""
+    if "period" in df.columns:
+        df = df.with_columns((pl.col("decided") < min_decided).alias("incomplete"))
+        flagged = df.filter(pl.col("incomplete"))["period"].unique().sort()
+        if flagged.len():
+            monthly = _period_every(df["period"]) == "1mo"
+            names = ", ".join(
+                v.strftime("%b %Y" if monthly else "%Y-%m-%d") for v in flagged.to_list()
+            )
+            note = f"hollow = fewer than {min_decided} decided {unit}: {names}"
+        index += ["incomplete", "decided"]
+    long = df.unpivot(index=index, on=list(_OTIF_RATES), variable_name="metric", value_name="rate")
+    long = long.with_columns(pl.col("metric").replace_strict(dict(_OTIF_RATES)))
+    title = _title(
+        "Are orders on time and in full?",
+        "; ".join(p for p in (definition, note) if p),
+        source,
+        as_of,
+    )
+    color = alt.Color("metric:N", title=None, sort=list(_OTIF_RATES.values()))
+    y = alt.Y("rate:Q", title="share of decided " + unit, axis=alt.Axis(format="%"))
+    tooltip: list[Any] = [
+        *[f"{c}:N" for c in index if c not in ("period", "incomplete", "decided")],
+        "metric:N",
+        alt.Tooltip("rate:Q", format=".1%"),
+    ]
+    if "period" in df.columns:
+        monthly = _period_every(df["period"]) == "1mo"
+        tooltip = ["period:T", "decided:Q", *tooltip]
+        encoding: dict[str, Any] = {
+            "x": alt.X(
+                "period:O",
+                timeUnit="utcyearmonth" if monthly else "utcyearmonthdate",
+                title="order month" if monthly else "order period",
+                axis=alt.Axis(labelAngle=-40, format="%b %Y" if monthly else "%Y-%m-%d"),
+            ),
+            "y": y,
+            "color": color,
+            "tooltip": tooltip,
+        }
+        if group is not None:
+            encoding["strokeDash"] = alt.StrokeDash(f"{group}:N")
+        base = _chart(long, None).encode(**encoding)
+        full = base.mark_point(filled=True, size=40).transform_filter("!datum.incomplete")
+        hollow = base.mark_point(filled=False, size=70, strokeWidth=2).transform_filter(
+            "datum.incomplete"
+        )
+        return alt.LayerChart(layer=[base.mark_line(), full, hollow], title=title)
+    if group is not None:
+        return (
+            _chart(long.head(MAX_POINTS), title)
+            .mark_bar()
+            .encode(
+                x=alt.X(f"{group}:N", title=group.replace("_", " ")),
+                xOffset=alt.XOffset("metric:N", sort=list(_OTIF_RATES.values())),
+                y=y,
+                color=color,
+                tooltip=tooltip,
+            )
+        )
+    return (
+        _chart(long, title)
+        .mark_bar()
+        .encode(
+            x=alt.X("metric:N", title=None, sort=list(_OTIF_RATES.values())), y=y, tooltip=tooltip
         )
     )
 

@@ -6,6 +6,7 @@ Commands::
     vendorkit status                             per endpoint: last sync, age, rows, rejects
     vendorkit report [--out PATH]                write the self-contained HTML report
     vendorkit rejects [--endpoint E] [--limit N] records quarantined by validation, with reasons
+    vendorkit changes [--since ID] [--fail-on K]  what changed between two syncs (exit 30 on K)
     vendorkit demo                               sync the sandbox, run the notebooks, write the report
     vendorkit notebooks run [--db PATH]          the curated notebooks on a store (yours or a sandbox)
     vendorkit sandbox serve ...                  run the built-in sandbox Vendor API
@@ -41,7 +42,7 @@ from vendorkit.endpoints import ENDPOINT_NAMES
 if TYPE_CHECKING:
     from vendorkit.config import Settings
 
-__all__ = ["EXIT_CODES", "main"]
+__all__ = ["EXIT_CHANGES_FOUND", "EXIT_CODES", "FAIL_ON_KINDS", "main"]
 
 #: Exit code per error class (most specific class wins). 2 is click's usage error.
 EXIT_CODES: dict[type[errors.VendorkitError], int] = {
@@ -561,6 +562,99 @@ def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> 
         click.echo(f"done in {elapsed:.1f}s. Open the report in a browser; `make lab` opens")
         click.echo("JupyterLab on the curated notebooks.")
     _exit_if_failed(sync_report)
+
+
+#: ``vendorkit changes --fail-on`` names -> the change kinds they stand for
+FAIL_ON_KINDS: dict[str, str] = {
+    "new-stockouts": "new_stockout",
+    "recovered-stockouts": "recovered_stockout",
+    "quantity-moves": "quantity_move",
+    "backorders": "order_backordered",
+    "on-hold": "order_on_hold",
+    "cancellations": "order_cancelled",
+    "late-shipments": "shipment_late",
+}
+#: exit code of ``vendorkit changes --fail-on ...`` when a listed kind of change occurred
+EXIT_CHANGES_FOUND = 30
+
+
+def _fail_on(text: str | None) -> list[str]:
+    if not text:
+        return []
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in FAIL_ON_KINDS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown change kind {', '.join(unknown)}; choose from {', '.join(FAIL_ON_KINDS)}",
+            param_hint="--fail-on",
+        )
+    return [FAIL_ON_KINDS[n] for n in names]
+
+
+@main.command()
+@click.option(
+    "--since",
+    default=None,
+    metavar="SYNC_ID",
+    help="Earlier sync (default: the one before --until).",
+)
+@click.option("--until", default=None, metavar="SYNC_ID", help="Later sync (default: the latest).")
+@click.option(
+    "--fail-on",
+    "fail_on",
+    default=None,
+    metavar="KINDS",
+    help=f"Exit {EXIT_CHANGES_FOUND} when any of these occurred (comma-separated: "
+    + ", ".join(FAIL_ON_KINDS)
+    + ").",
+)
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=0), default=20, show_default=True, help="Rows shown."
+)
+@common_options
+def changes(
+    ctx: Ctx, since: str | None, until: str | None, fail_on: str | None, limit: int
+) -> None:
+    """What changed between two syncs (default: the last two): stockouts, late shipments, ...
+
+    For a scheduled job: `vendorkit sync && vendorkit changes --fail-on
+    new-stockouts,late-shipments` exits 30 when the sync brought any of those, so cron
+    alone can alert. Reads the store only.
+    """
+    import polars as pl
+
+    kinds = _fail_on(fail_on)
+    with open_existing(ctx.settings()) as handle:
+        found = handle.changes(since=since, until=until)
+    counts = (
+        found.group_by("kind").agg(pl.len().alias("changes")).sort("kind")
+        if found.height
+        else pl.DataFrame(schema={"kind": pl.String, "changes": pl.UInt32})
+    )
+    triggered = sorted(set(found["kind"].cast(pl.String).to_list()) & set(kinds))
+    if ctx.as_json:
+        emit_json(
+            {
+                "since": since,
+                "until": until,
+                "counts": {str(k): int(n) for k, n in counts.iter_rows()},
+                "triggered": triggered,
+                "changes": found,
+            }
+        )
+    else:
+        if found.height:
+            print_frame(counts.with_columns(pl.col("kind").cast(pl.String)))
+            shown = found.head(limit).with_columns(pl.all().cast(pl.String).fill_null(""))
+            print_frame(shown)
+            click.echo(
+                f"{min(limit, found.height)} of {found.height} changes shown (--json for all)"
+            )
+        else:
+            click.echo("no changes between these syncs (or fewer than two syncs in the store)")
+    if triggered:
+        click.echo(f"vendorkit: changes found: {', '.join(triggered)}", err=True)
+        sys.exit(EXIT_CHANGES_FOUND)
 
 
 @main.group()

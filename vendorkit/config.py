@@ -137,9 +137,9 @@ class Settings(BaseSettings):
     sandbox_seed: int = SANDBOX_SEED
     sandbox_as_of: date = SANDBOX_AS_OF
     sandbox_scale: float = Field(default=1.0, gt=0)
-    #: known-invalid records per kind the sandbox serves per endpoint (0 = none), to see the
-    #: quarantine at work (``vendorkit rejects``, notebook 05)
-    sandbox_invalid: int = Field(default=0, ge=0, le=1000)
+    #: known-invalid records per kind the sandbox serves per endpoint (0 = none), as real
+    #: payloads have them: the quarantine at work (``vendorkit rejects``, notebook 05)
+    sandbox_invalid: int = Field(default=1, ge=0, le=1000)
     #: bounds against odd or hostile servers (see docs/client.md): records an endpoint may
     #: announce, one wait (Retry-After, X-RateLimit-Reset, pacing), one request from connect
     #: to the last body byte, and one response body (decoded)

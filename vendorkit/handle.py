@@ -153,8 +153,9 @@ class Handle:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.db_path)
-        self._stack = contextlib.ExitStack()
+        self._client_stack = contextlib.ExitStack()
         self._client: VendorClient | None = None
+        self._client_syncs = 0
         self._on_progress: Callable[[Any], None] | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -177,7 +178,7 @@ class Handle:
                 return
             self._closed = True
             try:
-                self._stack.close()
+                self._client_stack.close()
             finally:
                 self._client = None
                 self.store.close()
@@ -198,17 +199,34 @@ class Handle:
     def client(self) -> VendorClient:
         """The API client, opened on first use and kept until :meth:`close`.
 
-        Without credentials this starts the built-in sandbox on a loopback port.
+        Without credentials this starts the built-in sandbox on a loopback port, as it stands
+        after the syncs this store has seen (see :meth:`sync`).
         """
         with self._lock:
             self._check_open()
             if self._client is None:
-                from vendorkit.client import open_client
-
-                self._client = self._stack.enter_context(
-                    open_client(self.settings, on_progress=self._progress)
-                )
+                self._open_client(self._syncs_seen())
+            assert self._client is not None
             return self._client
+
+    def _open_client(self, syncs_before: int) -> None:
+        from vendorkit.client import open_client
+
+        self._client_stack.close()
+        self._client_stack = contextlib.ExitStack()
+        self._client = self._client_stack.enter_context(
+            open_client(
+                self.settings, on_progress=self._progress, sandbox_syncs_before=syncs_before
+            )
+        )
+        self._client_syncs = syncs_before
+
+    def _syncs_seen(self) -> int:
+        """How many syncs (distinct sync ids, any outcome) this store has logged."""
+        if not self.store.exists():
+            return 0
+        frame = self.store.query("SELECT count(DISTINCT sync_id) AS n FROM sync_log")
+        return int(frame["n"][0] or 0)
 
     @property
     def charts(self) -> BoundCharts:
@@ -248,6 +266,11 @@ class Handle:
         overlap), full on the first sync of an endpoint. Each endpoint commits atomically;
         a failed endpoint keeps its previous data.
 
+        On the sandbox, the n-th sync of a store sees the sandbox world as it stands after n
+        syncs: its clock one day later per sync, with a day's changes (stockouts that start
+        and recover, estimates that slip, backorders that ship). Deterministic: the same
+        store history gives the same data, in one process or across CLI runs.
+
         Args:
             endpoints: ``"inventory"``, ``"orders"``, ``"shipments"`` or a list (default: all).
             full: refetch everything (orders/shipments contents are replaced).
@@ -279,6 +302,9 @@ class Handle:
             self._check_open()
             with self.store.sync_lock():
                 client = self.client
+                if self.source == "sandbox" and self._client_syncs != self._syncs_seen():
+                    self._open_client(self._syncs_seen())  # the sandbox one day later
+                    client = self.client
                 self._on_progress = on_progress
                 try:
                     report = run_sync(
@@ -644,6 +670,44 @@ class Handle:
                 "run `vendorkit sync` (and `vendorkit rejects` to see what was quarantined)"
             )
         return frame
+
+    def changes(
+        self, *, since: str | None = None, until: str | None = None, **options: Any
+    ) -> pl.DataFrame:
+        """What changed between two syncs of this store (default: the last two).
+
+        :func:`vendorkit.changes_since` over this store's tables: new and recovered
+        stockouts, quantity moves, orders turned backordered / on hold / cancelled,
+        shipments turned late, every status transition. Never syncs.
+
+        Args:
+            since: the earlier sync id (default: the sync before ``until``).
+            until: the later sync id (default: the latest).
+            **options: passed to :func:`vendorkit.changes_since` (``window_days``, ...).
+
+        Example:
+            >>> import vendorkit as vk
+            >>> with vk.connect(":memory:") as h:
+            ...     _ = h.sync(), h.sync()
+            ...     h.changes()["kind"].cast(str).is_in(vk.analysis.CHANGE_KINDS).all()
+            True
+        """
+        from vendorkit.analysis import changes_since
+
+        with self._lock:
+            self._check_open()
+            read = self.store.read_table
+            return changes_since(
+                read("inventory_history"),
+                read("orders"),
+                read("order_lines"),
+                read("shipments"),
+                read("order_status_history"),
+                read("shipment_status_history"),
+                since=since,
+                until=until,
+                **options,
+            )
 
     def export_parquet(
         self, out_dir: str | os.PathLike[str], *, tables: Iterable[str] | None = None

@@ -72,6 +72,9 @@ class ReportInputs:
     Attributes:
         source: ``"sandbox"`` or ``"api"``: where the data came from.
         rejects / sync_log / status: store metadata; empty frames are fine.
+        inventory_history / order_status_history / shipment_status_history: the histories
+            behind "changes since the last sync" and the perfect order (empty: those parts
+            say there is nothing to compare).
     """
 
     inventory: pl.DataFrame
@@ -84,6 +87,9 @@ class ReportInputs:
     sync_log: pl.DataFrame = field(default_factory=pl.DataFrame)
     status: pl.DataFrame = field(default_factory=pl.DataFrame)
     store_name: str = ":memory:"
+    inventory_history: pl.DataFrame = field(default_factory=pl.DataFrame)
+    order_status_history: pl.DataFrame = field(default_factory=pl.DataFrame)
+    shipment_status_history: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @classmethod
     def from_store(cls, settings: Settings) -> ReportInputs:
@@ -119,6 +125,9 @@ class ReportInputs:
             status=status,
             source=settings.source,
             store_name=Path(settings.db_path).name,
+            inventory_history=vk.load_inventory_history(settings=settings),
+            order_status_history=vk.load_order_status_history(settings=settings),
+            shipment_status_history=vk.load_shipment_status_history(settings=settings),
         )
         source = _source_from_log(inputs.sync_log)
         if source is not None and source != inputs.source:
@@ -241,13 +250,55 @@ _HEADERS: dict[str, str] = {
     "last_sync_at": "Last sync",
     "last_outcome": "Last outcome",
     "last_error": "Last error",
+    # changes since the last sync
+    "kind": "Change",
+    "changes": "Changes",
+    "meaning": "Counted when",
+    "observed_at": "Seen at",
+    "before": "Before",
+    "after": "After",
+    "detail": "Detail",
+    # service level
+    "level": "Level",
+    "units_counted": "Orders / lines",
+    "open_units": "Open (not counted)",
+    "decided": "Decided",
+    "in_full": "In full",
+    "otif": "OTIF",
+    "in_full_rate": "In-full rate",
+    "on_time_rate": "On-time rate",
+    "otif_rate": "OTIF rate",
+    "perfect": "Perfect",
+    "perfect_order_rate": "Perfect order rate",
+    "failed_in_full": "Failed: in full",
+    "failed_on_time": "Failed: on time",
+    "cancelled": "Failed: cancelled",
+    "backordered": "Failed: backordered",
+    "open_orders": "Open orders",
+    # forecast and rebalancing
+    "quantity_on_order": "On order",
+    "supply_units": "Supply",
+    "std_daily_demand": "Std units / day",
+    "days_to_stockout_p90": "Days left (P90)",
+    "days_to_stockout_p50": "Days left (P50)",
+    "stockout_date_p90": "Runs out (P90)",
+    "stockout_date_p50": "Runs out (P50)",
+    "from_warehouse_id": "From",
+    "to_warehouse_id": "To",
+    "quantity": "Units to move",
+    "demand_days_covered": "Days of demand covered",
+    "from_days_before": "From: days before",
+    "from_days_after": "From: days after",
+    "to_days_before": "To: days before",
+    "to_days_after": "To: days after",
 }
 #: Columns shown as calendar dates (the time of day is noise there).
 _DATE_COLUMNS = {
     "ship_date", "estimated_delivery_date", "delivered_date", "order_date", "projected_stockout",
+    "stockout_date_p50", "stockout_date_p90",
 }  # fmt: skip
 #: Columns holding a share (0..1) shown as a percentage.
-_SHARE_COLUMNS = {"top_fraction"}
+_SHARE_COLUMNS = {"top_fraction", "failed_in_full", "failed_on_time", "cancelled", "backordered"}
 
 
 def _header(column: str) -> str:
@@ -284,6 +335,11 @@ def _fmt_cell(value: Any, column: str) -> tuple[str, bool]:
     return str(value), False
 
 
+def _cell(text: str, num: bool) -> dict[str, Any]:
+    """A table cell: numbers right-aligned; short tokens (dates, ids) never wrapped."""
+    return {"text": text, "num": num, "nowrap": not num and " " not in text and len(text) <= 12}
+
+
 def _table(
     frame: pl.DataFrame,
     key: str,
@@ -299,10 +355,7 @@ def _table(
     if limit is not None:
         shown = shown.head(limit)
     rows = [
-        [
-            dict(zip(("text", "num"), _fmt_cell(v, c), strict=True))
-            for v, c in zip(row, cols, strict=True)
-        ]
+        [_cell(*_fmt_cell(v, c)) for v, c in zip(row, cols, strict=True)]
         for row in shown.iter_rows()
     ]
     return {
@@ -550,6 +603,18 @@ def _charts(inputs: ReportInputs) -> list[dict[str, Any]]:
          lambda: charts.fill_rate_chart(
              analysis.order_fill_rates(o, ol, s, sl, period="1mo"),
              min_orders=MIN_PERIOD_ORDERS, source=source, as_of=data_end)),
+        ("stockout_forecast",
+         f"Days until stockout of the 20 most urgent part × warehouse pairs, from {WINDOW_DAYS} "
+         "days of demand: bar from P90 (pessimistic) to P50 (median).",
+         lambda: charts.stockout_forecast_chart(
+             analysis.stockout_forecast(inputs.inventory, o, ol, window_days=WINDOW_DAYS),
+             source=source, as_of=data_end)),
+        ("otif_by_month",
+         "On time in full by order month, over decided orders (open orders left out); months "
+         "with fewer than 30 decided orders are hollow.",
+         lambda: charts.otif_chart(
+             analysis.otif(o, ol, s, sl, _status_history_arg(inputs), period="1mo"),
+             source=source)),
         ("transit_by_carrier", "Transit days by carrier (delivered shipments).",
          lambda: charts.lag_distribution_chart(
              analysis.shipment_lag_detail(o, s),
@@ -565,10 +630,19 @@ def _charts(inputs: ReportInputs) -> list[dict[str, Any]]:
     ]  # fmt: skip
     charts.use_theme()
     # vl-convert writes the SVG itself (text is escaped there), so it is inlined as markup
-    return [
-        {"key": key, "caption": caption, "svg": Markup(chart_to_svg(build()))}
-        for key, caption, build in specs
-    ]
+    out = []
+    for key, caption, build in specs:
+        try:
+            chart = build()
+        except errors.MissingFieldError:  # the data lacks a field this chart needs
+            continue
+        out.append({"key": key, "caption": caption, "svg": Markup(chart_to_svg(chart))})
+    return out
+
+
+def _status_history_arg(inputs: ReportInputs) -> pl.DataFrame | None:
+    ssh = inputs.shipment_status_history
+    return ssh if {"shipment_id", "observed_at"} <= set(ssh.columns) else None
 
 
 # ---------------------------------------------------------------------------- sections
@@ -678,6 +752,7 @@ def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
         f"{carrier_late:,} the carrier table counts as Late."
     )
     return [
+        _changes_section(inputs),
         {
             "key": "inventory",
             "title": "Inventory",
@@ -699,6 +774,8 @@ def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
                        empty="No part with demand is out of stock or below the threshold."),
             ],
         },
+        _forecast_section(inputs),
+        _rebalance_section(inputs),
         {
             "key": "orders",
             "title": "Orders and fill rates",
@@ -718,6 +795,7 @@ def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
                             "open units."),
             ],
         },
+        _service_section(inputs),
         {
             "key": "carriers",
             "title": "Shipments and carriers",
@@ -768,6 +846,237 @@ def _sections(inputs: ReportInputs) -> list[dict[str, Any]]:
         },
         {"key": "data_quality", "title": "Data quality", "intro": "", "tables": quality},
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- beyond the peers
+
+_UTC_TS = pl.Datetime("us", "UTC")
+#: Target days of supply of the rebalance suggestions (donors keep it, receivers get it).
+TARGET_DAYS = 28.0
+#: Change kinds listed row by row (the others are counted only).
+_ALARMING = ("new_stockout", "order_backordered", "order_on_hold", "order_cancelled",
+             "shipment_late")  # fmt: skip
+_CHANGE_MEANING = {
+    "new_stockout": "in stock at the earlier sync, nothing on hand at the later, with orders "
+    f"in the last {WINDOW_DAYS} days",
+    "recovered_stockout": "nothing on hand before, in stock after",
+    "quantity_move": "on hand moved by at least 10 units and at least half",
+    "order_backordered": "an order turned BACKORDERED",
+    "order_on_hold": "an order turned ON_HOLD",
+    "order_cancelled": "an order turned CANCELLED",
+    "shipment_late": "a shipment became late: undelivered past its estimated delivery day",
+    "order_status": "any order status change",
+    "shipment_status": "any shipment status change",
+}
+
+
+def _history_or_empty(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    if {key, "status", "observed_at", "sync_id"} <= set(frame.columns):
+        return frame
+    return pl.DataFrame(
+        schema={key: pl.String, "status": pl.String, "observed_at": _UTC_TS, "sync_id": pl.String}
+    )
+
+
+def _changes_section(inputs: ReportInputs) -> dict[str, Any]:
+    """Changes between the last two syncs (:func:`vendorkit.changes_since`)."""
+    from vendorkit import analysis
+
+    section: dict[str, Any] = {"key": "changes", "title": "Changes since the last sync",
+                               "tables": []}  # fmt: skip
+    osh = _history_or_empty(inputs.order_status_history, "order_id")
+    ssh = _history_or_empty(inputs.shipment_status_history, "shipment_id")
+    hist = inputs.inventory_history
+    points = analysis.sync_points(*[h for h in (hist, osh, ssh) if not h.is_empty()])
+    if points.height < 2 or "snapshot_at" not in hist.columns:
+        section["intro"] = (
+            f"The store's histories hold {points.height} sync(s): nothing to compare yet. Run "
+            "`vendorkit sync` again later; `vendorkit changes` lists the same changes."
+        )
+        return section
+    changes = analysis.changes_since(
+        hist, inputs.orders, inputs.order_lines, inputs.shipments, osh, ssh
+    )
+    since, until = points["sync_id"][-2], points["sync_id"][-1]
+    counts = changes.group_by(pl.col("kind").cast(pl.String)).agg(pl.len().alias("changes"))
+    summary = (
+        pl.DataFrame({"kind": list(analysis.CHANGE_KINDS)})
+        .join(counts, on="kind", how="left")
+        .with_columns(
+            pl.col("changes").fill_null(0).cast(pl.Int64),
+            pl.col("kind").replace_strict(_CHANGE_MEANING).alias("meaning"),
+        )
+    )
+    alarming = changes.filter(pl.col("kind").cast(pl.String).is_in(list(_ALARMING)))
+    section["intro"] = (
+        f"Between sync {since} ({points['at'][-2]:%Y-%m-%d %H:%M} UTC) and sync {until} "
+        f"({points['at'][-1]:%Y-%m-%d %H:%M} UTC), from the inventory snapshots and status "
+        "histories the store keeps. `vendorkit changes --fail-on new_stockout,shipment_late` "
+        "exits non-zero when any of those kinds occurred."
+    )
+    section["tables"] = [
+        _table(summary, "changes_summary", "Changes by kind", columns=["kind", "changes",
+               "meaning"]),
+        _table(alarming, "changes_alarming",
+               f"Worth a look: the first {min(_TOP, alarming.height)} of {alarming.height:,}",
+               limit=_TOP,
+               columns=["kind", "observed_at", "part_number", "warehouse_id", "order_id",
+                        "shipment_id", "before", "after", "detail"],
+               note="New stockouts first, then orders turning backordered, on hold or "
+                    "cancelled, then shipments that became late.",
+               empty="No new stockout, backorder, hold, cancellation or late shipment."),
+    ]  # fmt: skip
+    return section
+
+
+def _service_section(inputs: ReportInputs) -> dict[str, Any]:
+    """OTIF at order and line level, by carrier, and the perfect order rate."""
+    from vendorkit import analysis
+
+    o, ol, s, sl = inputs.orders, inputs.order_lines, inputs.shipments, inputs.shipment_lines
+    ssh = inputs.shipment_status_history
+    ssh_arg = ssh if {"shipment_id", "observed_at"} <= set(ssh.columns) else None
+    section: dict[str, Any] = {"key": "service", "title": "Service level: OTIF and perfect order",
+                               "tables": []}  # fmt: skip
+    try:
+        order = analysis.otif(o, ol, s, sl, ssh_arg)
+        line = analysis.otif(o, ol, s, sl, ssh_arg, level="line")
+        carrier = analysis.otif(o, ol, s, sl, ssh_arg, by="carrier")
+        promise = analysis.promised_dates(s, ssh_arg)
+        perfect = analysis.perfect_order_rate(
+            o, ol, s, sl, _history_or_empty(inputs.order_status_history, "order_id"), ssh_arg
+        )
+    except errors.MissingFieldError as exc:
+        section["intro"] = f"Not available for this data: {exc}"
+        return section
+    keep = ["decided", "in_full", "on_time", "otif", "in_full_rate", "on_time_rate", "otif_rate"]
+    levels = pl.concat(
+        [
+            order.select(pl.lit("order").alias("level"), pl.col("orders").alias("units_counted"),
+                         pl.col("open_orders").alias("open_units"), *keep),
+            line.select(pl.lit("line").alias("level"), pl.col("lines").alias("units_counted"),
+                        pl.col("open_lines").alias("open_units"), *keep),
+        ]
+    )  # fmt: skip
+    sources = promise["promise_source"].value_counts().sort("promise_source")
+    first = int(sources.filter(pl.col("promise_source") == "first observed")["count"].sum())
+    current = int(sources.filter(pl.col("promise_source") == "current estimate")["count"].sum())
+    if first:
+        promise_note = (
+            f"Promised date = the first estimated delivery date the store observed "
+            f"({first:,} shipments); for {current:,} the store kept no earlier estimate and "
+            "the current one is used."
+        )
+    else:
+        promise_note = (
+            "Promised date: the store keeps no first observed estimate yet, so the current "
+            f"estimated delivery date is used for all {current:,} shipments (a slipped "
+            "estimate then moves the goalpost)."
+        )
+    section["intro"] = (
+        "On time in full, over decided orders (or lines): every shipment delivered, in full "
+        "or closed short. Orders still open are counted apart, never as a success or a "
+        "failure. Cancelled orders are excluded from OTIF. " + promise_note
+    )
+    section["tables"] = [
+        _table(levels, "otif", "OTIF by level",
+               note="In full = every ordered unit shipped (capped per line). On time = every "
+                    "shipment delivered on or before its promised day. Rates = count / "
+                    "decided."),
+        _table(carrier, "otif_by_carrier", "OTIF by carrier (orders)",
+               columns=["carrier", "orders", "open_orders", "decided", "otif", "otif_rate",
+                        "in_full_rate", "on_time_rate"],
+               note="An order shipped by two carriers counts under each; orders without a "
+                    "shipment (blank carrier) are open."),
+        _table(perfect, "perfect_order", "Perfect order",
+               columns=["orders", "open_orders", "decided", "perfect", "perfect_order_rate",
+                        "failed_in_full", "failed_on_time", "cancelled", "backordered"],
+               note="Perfect = in full, on time, not cancelled and never backordered (from "
+                    "the status history), over decided orders plus cancelled ones. The "
+                    "Failed shares are of decided orders; an order can fail several. "
+                    "SCOR's documentation and condition checks are not in the API data."),
+    ]  # fmt: skip
+    return section
+
+
+def _forecast_section(inputs: ReportInputs) -> dict[str, Any]:
+    """The most urgent rows of :func:`vendorkit.stockout_forecast`."""
+    from vendorkit import analysis
+
+    section: dict[str, Any] = {"key": "forecast", "title": "Stockout forecast", "tables": []}
+    try:
+        forecast = analysis.stockout_forecast(
+            inputs.inventory, inputs.orders, inputs.order_lines, window_days=WINDOW_DAYS
+        )
+    except errors.MissingFieldError as exc:
+        section["intro"] = f"Not available for this data: {exc}"
+        return section
+    with_demand = forecast.filter(pl.col("days_to_stockout_p50").is_not_null())
+    soon = int((with_demand["days_to_stockout_p90"] < THRESHOLD_DAYS).sum())
+    section["intro"] = (
+        f"Days until each part × warehouse runs out, from its daily demand over the last "
+        f"{WINDOW_DAYS} days. P50 = supply / average daily demand. P90 = the day the 90th "
+        "percentile of demand reaches the supply (demand over d days taken as normal with "
+        "mean d × average and standard deviation √d × the day-to-day standard deviation): "
+        "the stock runs out that early one time in ten. Supply = on hand + on order (stock on "
+        "order is taken as available now: the API gives no arrival date)."
+    )
+    section["tables"] = [
+        _table(with_demand, "stockout_forecast",
+               f"Runs out first: the {min(_TOP, with_demand.height)} most urgent of "
+               f"{with_demand.height:,} with demand",
+               limit=_TOP,
+               columns=["part_number", "warehouse_id", "quantity_on_hand", "quantity_on_order",
+                        "avg_daily_demand", "std_daily_demand", "days_to_stockout_p90",
+                        "days_to_stockout_p50", "stockout_date_p90", "stockout_date_p50"],
+               note=f"{soon:,} part × warehouse pairs may run out within {THRESHOLD_DAYS:g} "
+                    f"days at P90. {forecast.height - with_demand.height:,} had no orders in "
+                    "the window: nothing to forecast, not listed.",
+               empty="No part had orders in the window."),
+    ]  # fmt: skip
+    return section
+
+
+def _rebalance_section(inputs: ReportInputs) -> dict[str, Any]:
+    """The most urgent moves of :func:`vendorkit.rebalance_suggestions`."""
+    from vendorkit import analysis
+
+    section: dict[str, Any] = {"key": "rebalance", "title": "Rebalance suggestions",
+                               "tables": []}  # fmt: skip
+    try:
+        moves = analysis.rebalance_suggestions(
+            inputs.inventory, inputs.orders, inputs.order_lines, target_days=TARGET_DAYS,
+            below_days=THRESHOLD_DAYS, window_days=WINDOW_DAYS,
+        )  # fmt: skip
+    except errors.MissingFieldError as exc:
+        section["intro"] = f"Not available for this data: {exc}"
+        return section
+    shown = moves.sort(
+        ["to_days_before", "to_avg_daily_demand", "part_number", "to_warehouse_id",
+         "from_warehouse_id"], descending=[False, True, False, False, False],
+    )  # fmt: skip
+    receivers = moves.select("part_number", "to_warehouse_id").unique().height
+    section["intro"] = (
+        f"Moves of a part between warehouses: from a warehouse that keeps at least "
+        f"{TARGET_DAYS:g} days of supply (and one unit) after the move, to one with fewer "
+        f"than {THRESHOLD_DAYS:g} days, topped up to {TARGET_DAYS:g} days. No move creates a "
+        f"shortage. Demand = the last {WINDOW_DAYS} days of orders; on hand only."
+    )
+    section["tables"] = [
+        _table(shown, "rebalance",
+               f"The {min(_TOP, moves.height)} most urgent of {moves.height:,} moves "
+               f"({int(moves['quantity'].sum()):,} units for {receivers:,} part × warehouse "
+               "pairs)",
+               limit=_TOP,
+               columns=["part_number", "from_warehouse_id", "to_warehouse_id", "quantity",
+                        "demand_days_covered", "from_days_before", "from_days_after",
+                        "to_days_before", "to_days_after"],
+               note="Most urgent = the receiver with the fewest days of supply first. Days of "
+                    "demand covered = units moved / the receiver's units per day. A blank "
+                    "From day count = the donor had no orders in the window.",
+               empty="No warehouse has stock to spare for a part another one is short of."),
+    ]  # fmt: skip
+    return section
 
 
 # ---------------------------------------------------------------------------- rendering

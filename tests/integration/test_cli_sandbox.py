@@ -161,3 +161,30 @@ def test_demo_end_to_end(env: Path) -> None:
     assert executed == sorted(before)
     assert _digest(curated) == before  # the curated notebooks are never overwritten
     assert (out_dir / "notebooks" / "01_quickstart.ipynb").is_file()
+
+
+def test_changes_fail_on_new_stockouts_after_a_sync_that_created_one(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`vendorkit changes --fail-on new-stockouts` exits 30 after a sync that brought a new
+    stockout (each sandbox sync step creates some on parts with demand), 0 otherwise."""
+    from vendorkit.cli import EXIT_CHANGES_FOUND
+
+    monkeypatch.setenv("VENDORKIT_SANDBOX_SCALE", "0.2")
+    db = str(env / "store.duckdb")
+    runner = CliRunner()
+    assert runner.invoke(main, ["sync", "--db", db]).exit_code == 0
+    once = runner.invoke(main, ["changes", "--fail-on", "new-stockouts", "--db", db])
+    assert once.exit_code == 0, once.output  # one sync: nothing to compare, nothing to alert
+    assert runner.invoke(main, ["sync", "--db", db]).exit_code == 0
+    twice = runner.invoke(main, ["changes", "--fail-on", "new-stockouts", "--json", "--db", db])
+    assert twice.exit_code == EXIT_CHANGES_FOUND, twice.output
+    payload = json.loads(twice.stdout)
+    assert payload["triggered"] == ["new_stockout"] and payload["counts"]["new_stockout"] > 0
+    stockouts = [c for c in payload["changes"] if c["kind"] == "new_stockout"]
+    assert all(c["quantity_before"] > 0 and c["quantity_after"] <= 0 for c in stockouts)
+    quiet = runner.invoke(main, ["changes", "--fail-on", "cancellations", "--db", db])
+    cancelled = payload["counts"].get("order_cancelled", 0)
+    assert quiet.exit_code == (EXIT_CHANGES_FOUND if cancelled else 0)
+    bad = runner.invoke(main, ["changes", "--fail-on", "stockouts", "--db", db])
+    assert bad.exit_code == 2 and "new-stockouts" in bad.output

@@ -138,7 +138,7 @@ FAULTS = {
 
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_fault_modes_lose_nothing(name: str) -> None:
-    config = SandboxConfig(scale=0.2, faults=FAULTS[name])
+    config = SandboxConfig(scale=0.2, invalid=0, faults=FAULTS[name])
     with served(config, page_size=50, timeout_s=0.5) as (sandbox, client):
         results = client.fetch_many(ENDPOINTS)
         assert_matches_ground_truth(sandbox, results)  # type: ignore[arg-type]
@@ -149,7 +149,7 @@ def test_fault_modes_lose_nothing(name: str) -> None:
 
 
 def test_rate_limit_on_provokes_at_most_one_429_per_endpoint() -> None:
-    config = SandboxConfig(scale=0.2, rate_limit_per_minute=6, rate_limit_window_s=1.5)
+    config = SandboxConfig(scale=0.2, invalid=0, rate_limit_per_minute=6, rate_limit_window_s=1.5)
     with served(config, page_size=50) as (sandbox, client):
         started = time.monotonic()
         results = client.fetch_many(ENDPOINTS)
@@ -163,7 +163,7 @@ def test_rate_limit_on_provokes_at_most_one_429_per_endpoint() -> None:
 
 def test_token_expiry_in_the_middle_of_a_fetch() -> None:
     # tokens live 1 s; fetching inventory takes ~1.2 s (20 pages x 60 ms, one at a time)
-    config = SandboxConfig(scale=0.2, token_ttl_s=1.0, faults=FaultConfig(latency_ms=60))
+    config = SandboxConfig(scale=0.2, invalid=0, token_ttl_s=1.0, faults=FaultConfig(latency_ms=60))
     with served(config, page_size=25, workers=1) as (sandbox, client):
         result = client.fetch("inventory")
         assert_matches_ground_truth(sandbox, {"inventory": result})
@@ -174,7 +174,9 @@ def test_server_side_expiry_before_our_refresh_is_a_401_refreshed_once() -> None
     # our clock runs 20x slow, so the cached token outlives the server's 1 s lifetime
     started = time.time()
     slow_clock = lambda: started + (time.time() - started) / 20  # noqa: E731
-    sandbox = Sandbox(SandboxConfig(scale=0.2, token_ttl_s=1.0, faults=FaultConfig(latency_ms=60)))
+    sandbox = Sandbox(
+        SandboxConfig(scale=0.2, invalid=0, token_ttl_s=1.0, faults=FaultConfig(latency_ms=60))
+    )
     with sandbox.serve() as server:
         settings = settings_for(server.base_url, server.token_url, page_size=25, workers=1)
         with VendorClient(settings, source="sandbox", clock=slow_clock) as client:
@@ -195,7 +197,7 @@ def test_wrong_credentials_are_a_clear_auth_error() -> None:
 
 
 def test_records_keep_the_wire_schema() -> None:
-    with served(SandboxConfig(scale=0.2)) as (_, client):
+    with served(SandboxConfig(scale=0.2, invalid=0)) as (_, client):
         result = client.fetch("orders")
     lines = result.records()["lines"]
     assert lines.dtype == pl.List(
@@ -221,7 +223,7 @@ def test_records_keep_the_wire_schema() -> None:
 
 
 def test_sockets_and_the_in_process_transport_fetch_the_same_pages() -> None:
-    sandbox = Sandbox(SandboxConfig(scale=0.2))
+    sandbox = Sandbox(SandboxConfig(scale=0.2, invalid=0, sync_step=None))
     with sandbox.serve() as server:
         settings = settings_for(server.base_url, server.token_url, page_size=100)
         with VendorClient(settings, source="sandbox") as over_sockets:

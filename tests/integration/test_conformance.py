@@ -107,13 +107,13 @@ def _serve(config: Any) -> Iterator[Server]:
 def server() -> Iterator[Server]:
     """Default world (quirks on), small scale, rate limiter on with a high limit so the
     ``X-RateLimit-*`` headers are sent and checked but never trip."""
-    yield from _serve(sandbox.SandboxConfig(scale=0.05, rate_limit_per_minute=100_000))
+    yield from _serve(sandbox.SandboxConfig(scale=0.05, invalid=0, rate_limit_per_minute=100_000))
 
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[Server]:
     """A sandbox allowing 2 calls per window, for 429."""
-    yield from _serve(sandbox.SandboxConfig(scale=0.05, rate_limit_per_minute=2))
+    yield from _serve(sandbox.SandboxConfig(scale=0.05, invalid=0, rate_limit_per_minute=2))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def faulty() -> Iterator[Server]:
     """Half of the data requests fail with 500/503 or a 429 burst (with and without
     ``Retry-After``): the error answers must conform too."""
     faults = sandbox.FaultConfig(error_rate=0.3, burst_429_rate=0.3, max_consecutive=100)
-    yield from _serve(sandbox.SandboxConfig(scale=0.05, faults=faults))
+    yield from _serve(sandbox.SandboxConfig(scale=0.05, invalid=0, faults=faults))
 
 
 # --------------------------------------------------------------------------- custom checks
@@ -345,7 +345,10 @@ def test_the_checks_catch_a_nonconforming_answer() -> None:
             _validate(case, answer)
     good = httpx.Response(
         200,
-        json={"recordsFound": "1", "inventory": [{"partNumber": "A", "quantity": "12"}]},
+        json={
+            "recordsFound": "1",
+            "inventory": [{"partNumber": "A", "warehouse": 20, "quantity": "12"}],
+        },
         headers={"IM-CorrelationID": "c0ffee"},
         request=request,
     )

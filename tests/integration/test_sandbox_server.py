@@ -29,7 +29,7 @@ def _token(client: httpx.Client, token_url: str) -> str:
 
 
 def test_real_server_answers_with_keep_alive() -> None:
-    sb = Sandbox(SandboxConfig(scale=0.2))
+    sb = Sandbox(SandboxConfig(scale=0.2, invalid=0))
     with sb.serve(host="127.0.0.1", port=0) as srv:
         parts = urlsplit(srv.base_url)
         assert parts.hostname == "127.0.0.1" and parts.port == srv.port
@@ -147,7 +147,7 @@ def test_cli_serves_until_interrupted() -> None:
             h = {**HEADERS, "Authorization": f"Bearer {_token(c, token_url)}"}
             r = c.get(f"{base}/inventory", headers=h)
             assert r.status_code == 200 and r.headers["X-RateLimit-Limit"] == "50"
-            assert r.json()["recordsFound"] == str(25 * 5)
+            assert r.json()["recordsFound"] == str(25 * 5 + 4)  # 3 invalid + 1 duplicate
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -189,3 +189,97 @@ def test_concurrent_clients_get_consistent_pages() -> None:
     assert parallel == sequential
     total = sum(len(json.loads(b)["inventory"]) for b in parallel)
     assert total == sb.served_record_count("inventory") == 250 * 5 + 4
+
+
+def _raw(host: str, port: int, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    import http.client
+
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request(method, path, body=b"", headers={"Content-Length": "0"})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("QUERY", "/oauth/oauth30/token", 405, "POST"),
+        ("PROPFIND", "/oauth/oauth30/token", 405, "POST"),
+        ("QUERY", "/vendors/v1/inventory", 405, "GET"),
+        ("BREW", "/vendors/v1/orders", 405, "GET"),
+        ("QUERY", "/vendors/v1/nowhere", 404, None),
+    ],
+)
+def test_unknown_methods_get_the_json_error_body_not_html_501(
+    method: str, path: str, status: int, allow: str | None
+) -> None:
+    with Sandbox(SandboxConfig(scale=0.02)).serve() as srv:
+        code, headers, body = _raw(srv.host, srv.port, method, path)
+    assert code == status and headers["content-type"] == "application/json"
+    assert headers.get("allow") == allow
+    assert json.loads(body)["errors"][0]["type"] in (
+        "/errors/method-not-allowed",
+        "/errors/not-found",
+    )
+    assert b"<html" not in body.lower()
+
+
+# ----------------------------------------------------------------------- hostile modes on sockets
+
+
+def _hostile(**faults: object) -> Sandbox:
+    return Sandbox(SandboxConfig(scale=0.02, faults=FaultConfig(**faults)))  # type: ignore[arg-type]
+
+
+def _auth(client: httpx.Client, srv: object) -> dict[str, str]:
+    return {**HEADERS, "Authorization": f"Bearer {_token(client, srv.token_url)}"}  # type: ignore[attr-defined]
+
+
+def test_header_lines_trickle_one_by_one_under_the_read_timeout() -> None:
+    with _hostile(trickle_headers_s=0.05).serve() as srv, httpx.Client(timeout=2.0) as client:
+        auth = _auth(client, srv)
+        started = time.monotonic()
+        r = client.get(srv.base_url + "/inventory", headers=auth, params={"pageSize": 1})
+        elapsed = time.monotonic() - started
+    assert r.status_code == 200 and len(r.json()["inventory"]) == 1
+    lines = 1 + len(r.headers)  # the status line and every header line, 0.05 s apart
+    assert elapsed >= 0.05 * lines  # each read was short; the whole head was not
+
+
+def test_body_trickles_one_byte_at_a_time_on_the_socket() -> None:
+    with _hostile(trickle_body_s=0.002).serve() as srv, httpx.Client(timeout=2.0) as client:
+        auth = _auth(client, srv)
+        started = time.monotonic()
+        r = client.get(srv.base_url + "/inventory", headers=auth, params={"pageSize": 1})
+        elapsed = time.monotonic() - started
+    assert r.status_code == 200 and len(r.content) == int(r.headers["Content-Length"])
+    assert elapsed >= 0.002 * len(r.content)
+
+
+def test_endless_chunked_body_on_the_socket() -> None:
+    with _hostile(endless_body=True).serve() as srv, httpx.Client(timeout=5.0) as client:
+        auth = _auth(client, srv)
+        with client.stream("GET", srv.base_url + "/inventory", headers=auth) as r:
+            assert r.headers["Transfer-Encoding"] == "chunked"
+            got = 0
+            for chunk in r.iter_raw():
+                got += len(chunk)
+                if got > 20_000_000:
+                    break
+    assert got > 20_000_000  # still going; the client had to leave
+
+
+def test_huge_body_and_gzip_bomb_on_the_socket() -> None:
+    with _hostile(huge_body_bytes=5_000_000).serve() as srv, httpx.Client(timeout=5.0) as client:
+        r = client.get(srv.base_url + "/orders", headers=_auth(client, srv))
+        assert r.headers["Content-Length"] == "5000000" and len(r.content) == 5_000_000
+        assert r.json()["recordsFound"] == "1" and len(r.json()["orders"]) == 1
+    with _hostile(gzip_bomb_bytes=8_000_000).serve() as srv, httpx.Client(timeout=5.0) as client:
+        auth = {**_auth(client, srv), "Accept-Encoding": "identity"}  # not asked for
+        with client.stream("GET", srv.base_url + "/shipments", headers=auth) as r:
+            assert r.headers["Content-Encoding"] == "gzip"
+            wire = b"".join(r.iter_raw())
+        assert int(r.headers["Content-Length"]) == len(wire) < 50_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -30,7 +31,10 @@ def test_public_sync_over_http_loads_the_sandbox_world(tmp_path: Path) -> None:
     # the same deterministic world, built independently, is the ground truth
     truth = Sandbox(
         SandboxConfig(
-            seed=settings.sandbox_seed, as_of=settings.sandbox_as_of, scale=settings.sandbox_scale
+            seed=settings.sandbox_seed,
+            as_of=settings.sandbox_as_of,
+            scale=settings.sandbox_scale,
+            invalid=settings.sandbox_invalid,
         )
     )
     for row in report.rows:
@@ -76,3 +80,20 @@ def test_sync_survives_server_faults_with_exact_results(tmp_path: Path) -> None:
             assert report.ok, report.failed
     for table in TYPED:
         assert same(store.read_table(table), sandbox.ground_truth(table)), table
+
+
+def test_each_sync_of_a_store_sees_the_next_sandbox_day_across_processes(tmp_path: Any) -> None:
+    """The rule behind rerun-safe history: the n-th sync of a store sees sandbox day n, whether
+    the syncs share a handle or each is its own `vendorkit sync` (a new handle, a new sandbox)."""
+    db = tmp_path / "vk.duckdb"
+    settings = vendorkit.Settings(db=str(db), sandbox_scale=0.05)
+    for _ in range(2):  # two separate "processes"
+        with vendorkit.connect(settings=settings) as handle:
+            handle.sync(["inventory"])
+    with vendorkit.connect(settings=settings) as handle:
+        handle.sync(["inventory"])
+        handle.sync(["inventory"])
+        history = handle.load_inventory_history()
+    days = history.group_by("sync_id").agg(pl.col("snapshot_at").first()).sort("snapshot_at")
+    gaps = days["snapshot_at"].diff().drop_nulls().dt.total_hours().to_list()
+    assert days.height == 4 and gaps == [24, 24, 24]

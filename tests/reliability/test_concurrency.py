@@ -43,7 +43,7 @@ def test_reader_and_two_syncs_at_once(tmp_path: Path, tally: Any) -> None:
     assert EXIT_CODES[StoreLockedError] == EXIT_STORE_LOCKED
     db = tmp_path / "conc.duckdb"
     # latency stretches the syncs so they overlap the reader's loads for a while
-    with served(SandboxConfig(scale=0.1, faults=FaultConfig(latency_ms=10))) as api:
+    with served(SandboxConfig(scale=0.1, sync_step=None, faults=FaultConfig(latency_ms=10))) as api:
         settings = api.settings(db, page_size=50)
         assert vendorkit.sync(settings=settings).ok
         store = Store(db)

@@ -9,6 +9,7 @@ from tests.unit import analysis_fakes as f
 from tests.unit.analysis_fakes import day
 from vendorkit import analysis
 from vendorkit.analysis.service import promised_dates
+from vendorkit.errors import ConfigError
 
 
 @pytest.fixture
@@ -101,3 +102,67 @@ def test_perfect_order_rate_hand_worked(book: dict[str, pl.DataFrame]) -> None:
         b["o"], b["ol"], b["s"], b["sl"], clean, b["ssh"], tolerance_days=1
     )
     assert easy.select("perfect", "perfect_order_rate").row(0) == (2, 0.5)
+
+
+@pytest.fixture
+def split() -> dict[str, pl.DataFrame]:
+    """p1 ships its two lines from two warehouses by two carriers; p2 short; p3 unshipped."""
+    orders = f.orders(
+        ("p1", "r1", "DELIVERED", day(1)),
+        ("p2", "r1", "SHIPPED", day(1)),  # short and final: decided, not in full
+        ("p3", "r2", "OPEN", day(1)),  # nothing shipped: open, in the null group
+    )
+    lines = f.order_lines(
+        ("p1", 1, "A", 2, "10"), ("p1", 2, "B", 2, "20"), ("p2", 1, "A", 4, "10"),
+        ("p3", 1, "A", 1, "10"),
+    )  # fmt: skip
+    ships = f.shipments(
+        ("t1", "p1", "UPS", "DELIVERED", day(2), day(5), day(5)),  # on time
+        ("t2", "p1", "FedEx", "DELIVERED", day(2), day(5), day(6)),  # a day late
+        ("t3", "p2", "UPS", "DELIVERED", day(2), day(5), day(4)),  # on time, 3 of 4
+    ).with_columns(pl.Series("warehouse_id", ["10", "20", "10"]))
+    slines = f.shipment_lines(
+        ("t1", "p1", 1, "A", 2), ("t2", "p1", None, "B", 2), ("t3", "p2", 1, "A", 3)
+    )
+    return {"o": orders, "ol": lines, "s": ships, "sl": slines}
+
+
+def test_otif_at_line_level(split: dict[str, pl.DataFrame]) -> None:
+    b = split
+    order = analysis.otif(b["o"], b["ol"], b["s"], b["sl"], as_of=day(9)).row(0, named=True)
+    # p1 in full but late (t2), p2 on time but short: no order is OTIF; p3 open
+    assert (order["orders"], order["open_orders"], order["decided"], order["otif"]) == (3, 1, 2, 0)
+    line = analysis.otif(b["o"], b["ol"], b["s"], b["sl"], level="line", as_of=day(9))
+    row = line.row(0, named=True)
+    # p1 line 1 OTIF; p1 line 2 (shipped by part, t2) late; p2 line 1 short; p3 line 1 open
+    assert (row["lines"], row["open_lines"], row["decided"]) == (4, 1, 3)
+    assert (row["in_full"], row["on_time"], row["otif"]) == (2, 2, 1)
+    assert row["otif_rate"] == pytest.approx(1 / 3)
+
+
+def test_otif_by_carrier_and_warehouse(split: dict[str, pl.DataFrame]) -> None:
+    b = split
+    cols = ["decided", "otif", "open_orders"]
+    by_carrier = analysis.otif(b["o"], b["ol"], b["s"], b["sl"], by="carrier", as_of=day(9))
+    # p1 counts under both carriers (two shipments); p3 has no shipment: the null group
+    assert by_carrier.select("carrier", *cols).rows() == [
+        ("FedEx", 1, 0, 0),
+        ("UPS", 2, 0, 0),
+        (None, 0, 0, 1),
+    ]
+    lines = analysis.otif(
+        b["o"], b["ol"], b["s"], b["sl"], level="line", by="warehouse", as_of=day(9)
+    )
+    assert lines.select("warehouse_id", "decided", "otif", "open_lines").rows() == [
+        ("10", 2, 1, 0),
+        ("20", 1, 0, 0),
+        (None, 0, 0, 1),
+    ]
+    by_month = analysis.otif(
+        b["o"], b["ol"], b["s"], b["sl"], level="line", period="1mo", as_of=day(9)
+    )
+    assert by_month.select("period", "decided").rows() == [(day(1), 3)]
+    with pytest.raises(ConfigError, match="cannot group by 'part'"):
+        analysis.otif(b["o"], b["ol"], b["s"], b["sl"], by="part")
+    with pytest.raises(ConfigError, match="level must be"):
+        analysis.otif(b["o"], b["ol"], b["s"], b["sl"], level="unit")

@@ -442,3 +442,76 @@ def test_save_chart_rejects_unknown_format(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"\.png, \.svg"):
         charts.save_chart(chart, tmp_path / "stock.gif")
+
+
+# --------------------------------------------------------------------------- planning, service
+
+
+def test_stockout_forecast_chart_most_urgent_first() -> None:
+    inv = f.inventory(("A", "10", 12, 0, 6), ("B", "10", 2), ("C", "10", 50), ("D", "10", 5))
+    orders = f.orders(("o1", "r1", "OPEN", day(10)), ("o2", "r1", "OPEN", day(8)))
+    lines = f.order_lines(
+        ("o1", 1, "A", 4, "10"), ("o2", 1, "A", 8, "10"), ("o1", 2, "B", 4, "10"),
+        ("o2", 2, "C", 4, "10"),
+    )  # fmt: skip
+    forecast = analysis.stockout_forecast(inv, orders, lines, window_days=4)
+    spec = charts.stockout_forecast_chart(forecast, top=2, source="sandbox", as_of=AS_OF).to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "point", "text"]
+    rows = _data(spec)
+    # D has no demand: not drawn; the two most urgent by P90 days: B then A
+    assert [r["item"] for r in rows] == ["B @ 10", "A @ 10"]
+    bar = spec["layer"][0]["encoding"]
+    assert (bar["x"]["field"], bar["x2"]["field"]) == (
+        "days_to_stockout_p90",
+        "days_to_stockout_p50",
+    )
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == ["B @ 10", "A @ 10"]
+    assert spec["title"]["text"] == "When will stock run out? The 2 most urgent of 3"
+    assert _subtitle(spec).startswith("sandbox data · " + AS_OF_TEXT + " · days until stockout")
+    assert "P90 (1 time in 10 this early)" in _subtitle(spec)
+    with pytest.raises(MissingFieldError, match="stockout_forecast"):
+        charts.stockout_forecast_chart(pl.DataFrame({"part_number": ["A"]}))
+
+
+def test_otif_chart_by_period_marks_thin_months() -> None:
+    rates = pl.DataFrame(
+        {
+            "period": [day(1), day(1, month=2)],
+            "orders": [50, 5],
+            "decided": [40, 3],
+            "otif_rate": [0.7, 0.3],
+            "in_full_rate": [0.9, 0.6],
+            "on_time_rate": [0.8, 0.5],
+        }
+    )
+    spec = charts.otif_chart(rates, source="api").to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "point", "point"]
+    rows = _data(spec)
+    assert len(rows) == 6
+    assert {r["metric"] for r in rows} == {"on time in full", "in full", "on time"}
+    assert {r["rate"]: r["incomplete"] for r in rows if r["metric"] == "on time in full"} == {
+        0.7: False,
+        0.3: True,
+    }
+    subtitle = _subtitle(spec)
+    assert subtitle.startswith("Vendor API data · over decided orders")
+    assert "hollow = fewer than 30 decided orders: Feb 2026" in subtitle
+    assert spec["layer"][0]["encoding"]["x"]["timeUnit"] == "utcyearmonth"
+
+
+def test_otif_chart_by_group_and_lines() -> None:
+    by = pl.DataFrame(
+        {
+            "carrier": ["UPS", "FedEx"],
+            "lines": [10, 4],
+            "decided": [8, 4],
+            "otif_rate": [0.5, 0.25],
+            "in_full_rate": [1.0, 0.5],
+            "on_time_rate": [0.5, 0.5],
+        }
+    )
+    spec = charts.otif_chart(by).to_dict()
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["x"]["field"] == "carrier"
+    assert "decided lines" in _subtitle(spec)
+    assert len(_data(spec)) == 6

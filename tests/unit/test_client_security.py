@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 
 import httpx
 import pytest
@@ -20,16 +21,29 @@ SECRET = "Leak-Canary-Secret-7a1c"
 
 
 class Recording(httpx.BaseTransport):
-    """Wraps a transport and keeps every bearer token it sees go out or come back."""
+    """Wraps a transport and keeps every bearer token it sees go out or come back.
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
+    Every ``expire_every``-th data request is refused as if its token had expired, so a run
+    uses several tokens however fast it is (the client reuses a token for 30 s otherwise).
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, expire_every: int = 15) -> None:
         self.inner = inner
         self.tokens: set[str] = set()
+        self.expire_every = expire_every
+        self.data_requests = 0
+        self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         auth = request.headers.get("authorization")
         if auth:
             self.tokens.add(auth.removeprefix("Bearer "))
+            with self._lock:
+                self.data_requests += 1
+                expire = self.data_requests % self.expire_every == 0
+            if expire:
+                fault = {"faultstring": "Access Token expired", "detail": {"errorcode": "x"}}
+                return httpx.Response(401, json={"fault": fault}, request=request)
         response = self.inner.handle_request(request)
         if request.url.path.endswith("/token") and response.status_code == 200:
             response.read()
@@ -45,7 +59,7 @@ def test_secret_and_tokens_never_appear_in_logs_reprs_errors_or_progress(
             scale=0.02,
             client_id="acme",
             client_secret=SECRET,
-            token_ttl_s=0.5,  # several tokens during the run
+            # several tokens during the run: Recording refuses every 15th data request
             faults=FaultConfig(
                 error_rate=0.2, truncate_rate=0.1, burst_429_rate=0.1, retry_after_s=0
             ),

@@ -331,7 +331,9 @@ def test_a_seed_shaped_body_is_still_valid(contract: dict[str, Any]) -> None:
     _validator(contract, "VendorOrderList").validate(
         {"orders": [{"orderId": "1", "resellerId": "R", "status": "OPEN", "lines": []}]}
     )
-    _validator(contract, "ShipmentList").validate({"shipments": [{"id": "S1"}]})
+    _validator(contract, "ShipmentList").validate(
+        {"shipments": [{"id": "S1", "orderId": "1", "status": "SHIPPED"}]}
+    )
 
 
 def test_a_quirky_enveloped_body_is_valid(contract: dict[str, Any]) -> None:

@@ -60,6 +60,8 @@ EXPECTED_ALL = {
     "late_shipments",
     "backorder_aging",
     "reseller_concentration",
+    "stockout_forecast",
+    "rebalance_suggestions",
     # documentation of the tables (lazy: imports pandera on first use)
     "data_dictionary",
     "__version__",

@@ -22,8 +22,10 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
     @contextlib.contextmanager
-    def fake(settings: Settings, on_progress: Any = None) -> Iterator[VendorClient]:
-        calls.append(settings.db_path)
+    def fake(
+        settings: Settings, on_progress: Any = None, *, sandbox_syncs_before: int = 0
+    ) -> Iterator[VendorClient]:
+        calls.append(f"{settings.db_path}@{sandbox_syncs_before}")
         with VendorClient(
             settings, transport=sandbox.transport(), on_progress=on_progress
         ) as client:
@@ -33,13 +35,18 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_the_client_is_opened_once_and_closed_with_the_handle(opened: list[str]) -> None:
+def test_each_sandbox_sync_sees_the_next_day_and_the_client_closes_with_the_handle(
+    opened: list[str],
+) -> None:
     with vk.connect(":memory:") as h:
         h.sync(["orders"])
         h.sync(["inventory"])
         h.load_shipments()  # never synced in this store: synced on first load
-        assert opened == [":memory:"]  # one client for the handle's life
+        h.load_orders()  # synced already: no sync, no new client
+        # the n-th sync of a store sees the sandbox as it stands after n syncs
+        assert opened == [":memory:@0", ":memory:@1", ":memory:@2"]
         client = h.client
+        assert h.client is client  # kept between syncs
     assert client._closed
     with pytest.raises(vk.StoreError, match="closed"):
         h.load_orders()

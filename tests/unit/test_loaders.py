@@ -40,7 +40,9 @@ class Opened:
         self.fail = False
 
     @contextlib.contextmanager
-    def __call__(self, settings: Settings, on_progress: Any = None) -> Iterator[VendorClient]:
+    def __call__(
+        self, settings: Settings, on_progress: Any = None, **_: Any
+    ) -> Iterator[VendorClient]:
         self.count += 1
         transport = self.sandbox.transport()
         if self.fail:

@@ -21,16 +21,65 @@ from vendorkit.report import ReportInputs, build_report, headline_numbers, rende
 TABLES = ("inventory", "orders", "order_lines", "shipments", "shipment_lines")
 
 
+TS = pl.Datetime("us", "UTC")
+
+
+def _changed_only(history: pl.DataFrame, key: str) -> pl.DataFrame:
+    """A status row only when the entity's status differs from its previous row (the store)."""
+    return history.sort("observed_at").filter(
+        pl.col("status").ne_missing(pl.col("status").shift(1).over(key, order_by="observed_at"))
+    )
+
+
 @pytest.fixture(scope="module")
-def world() -> dict[str, pl.DataFrame]:
+def sandbox_run() -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+    """The sandbox's world after two syncs' worth of change, and the histories a store keeps."""
     from vendorkit.sandbox import Sandbox, SandboxConfig
 
     sandbox = Sandbox(SandboxConfig(scale=0.4))
-    return {t: sandbox.ground_truth(t) for t in TABLES}
+    snaps, osh, ssh = [], [], []
+    for k in range(2):
+        if k:
+            sandbox.mutate(0.3, advance=timedelta(hours=20))
+        sync_id, at = f"sync-{k}", pl.lit(sandbox.now, dtype=TS)
+        snaps.append(
+            sandbox.ground_truth("inventory").select(
+                pl.lit(sync_id).alias("sync_id"), at.alias("snapshot_at"), pl.all()
+            )
+        )
+        for frame, key, out in (("orders", "order_id", osh), ("shipments", "shipment_id", ssh)):
+            out.append(
+                sandbox.ground_truth(frame).select(
+                    key,
+                    pl.col("status").cast(pl.String),
+                    at.alias("observed_at"),
+                    pl.lit(sync_id).alias("sync_id"),
+                )
+            )
+    histories = {
+        "inventory_history": pl.concat(snaps),
+        "order_status_history": _changed_only(pl.concat(osh), "order_id"),
+        "shipment_status_history": _changed_only(pl.concat(ssh), "shipment_id"),
+    }  # fmt: skip
+    return {t: sandbox.ground_truth(t) for t in TABLES}, histories
 
 
 @pytest.fixture(scope="module")
-def inputs(world: dict[str, pl.DataFrame]) -> ReportInputs:
+def world(
+    sandbox_run: tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]],
+) -> dict[str, pl.DataFrame]:
+    return sandbox_run[0]
+
+
+@pytest.fixture(scope="module")
+def histories(
+    sandbox_run: tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]],
+) -> dict[str, pl.DataFrame]:
+    return sandbox_run[1]
+
+
+@pytest.fixture(scope="module")
+def inputs(world: dict[str, pl.DataFrame], histories: dict[str, pl.DataFrame]) -> ReportInputs:
     rejects = pl.DataFrame(
         {
             "endpoint": ["orders", "orders", "inventory"],
@@ -38,7 +87,7 @@ def inputs(world: dict[str, pl.DataFrame]) -> ReportInputs:
             "reason": ["missing key field", "missing key field", "not a number: 'abc'"],
         }
     )
-    return ReportInputs(**world, source="sandbox", rejects=rejects)
+    return ReportInputs(**world, **histories, source="sandbox", rejects=rejects)
 
 
 @pytest.fixture(scope="module")
@@ -176,9 +225,12 @@ def test_report_sections_and_sandbox_banner(html: str, inputs: ReportInputs) -> 
 def test_no_sandbox_banner_for_api_data(inputs: ReportInputs) -> None:
     from dataclasses import replace
 
-    html = render_report(replace(inputs, source="api"))
+    html = render_report(replace(inputs, source="api", inventory_history=pl.DataFrame()))
     assert 'id="sandbox-banner"' not in html
     assert "Ingram Micro Vendor API" in html
+    # without histories there is nothing to compare: the section says so
+    changes = re.search(r'<section id="changes">(.*?)</section>', html, flags=re.DOTALL)
+    assert changes is not None and "nothing to compare yet" in changes.group(1)
 
 
 def test_build_report_writes_the_file_deterministically(
@@ -358,3 +410,87 @@ def test_reseller_names_with_several_ids_are_flagged(
     flagged = sum(len(ids) for ids in shared.values())
     if flagged:
         assert f"{flagged:,} resellers share their name with another reseller id" in html
+
+
+# ---- changes since the last sync, stockout forecast, rebalancing, service level
+
+
+def test_new_sections_and_charts_are_there(html: str) -> None:
+    for section in ("changes", "forecast", "rebalance", "service"):
+        assert f'<section id="{section}">' in html
+    for chart in ("stockout_forecast", "otif_by_month"):
+        figure = re.search(rf'<figure id="chart-{chart}">\s*<svg', html)
+        assert figure, chart
+
+
+def test_changes_section_counts_agree_with_the_snapshots(
+    html: str, histories: dict[str, pl.DataFrame]
+) -> None:
+    _, headers, rows, _ = _section_table(html, "changes_summary")
+    assert headers == ["Change", "Changes", "Counted when"]
+    got = {r[0]: int(_number(r[1])) for r in rows}
+    snap: dict[str, dict[tuple[str, str], int]] = {"sync-0": {}, "sync-1": {}}
+    for r in histories["inventory_history"].to_dicts():
+        snap[r["sync_id"]][(r["part_number"], r["warehouse_id"])] = r["quantity_on_hand"]
+    before, after = snap["sync-0"], snap["sync-1"]
+    common = before.keys() & after.keys()
+    moves = sum(
+        abs(after[k] - before[k]) >= 10 and abs(after[k] - before[k]) >= 0.5 * max(before[k], 1)
+        for k in common
+    )
+    recovered = sum(before[k] <= 0 < after[k] for k in common)
+    order_turns = histories["order_status_history"].filter(pl.col("sync_id") == "sync-1").height
+    ship_turns = histories["shipment_status_history"].filter(pl.col("sync_id") == "sync-1").height
+    assert (got["quantity_move"], got["recovered_stockout"]) == (moves, recovered)
+    assert (got["order_status"], got["shipment_status"]) == (order_turns, ship_turns)
+    assert moves > 0 and order_turns > 0  # the mutated world has changes to show
+
+
+def test_forecast_section_lists_the_most_urgent(html: str, world: dict[str, pl.DataFrame]) -> None:
+    orders = {o["order_id"]: o for o in world["orders"].to_dicts()}
+    as_of = max(o["order_date"] for o in orders.values())
+    keys = set()
+    for line in world["order_lines"].to_dicts():
+        o = orders[line["order_id"]]
+        counted = str(o["status"]) != "CANCELLED" and line["warehouse_id"] is not None
+        if counted and as_of - timedelta(days=28) < o["order_date"] <= as_of:
+            keys.add((line["part_number"], line["warehouse_id"]))
+    title, headers, rows, note = _section_table(html, "stockout_forecast")
+    assert title == f"Runs out first: the 15 most urgent of {len(keys):,} with demand"
+    assert headers[6:8] == ["Days left (P90)", "Days left (P50)"]
+    p90 = [_number(r[6]) for r in rows]
+    assert p90 == sorted(p90) and len(rows) == 15
+    assert all(_number(r[6]) <= _number(r[7]) for r in rows)  # pessimistic <= median
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[8]) for r in rows)
+    assert "had no orders in the window" in note
+
+
+def test_rebalance_rows_never_create_a_shortage(html: str) -> None:
+    title, headers, rows, _ = _section_table(html, "rebalance")
+    assert headers[:4] == ["Part", "From", "To", "Units to move"]
+    assert rows, "the sandbox world has stock to rebalance"
+    for r in rows:
+        assert r[1] != r[2]
+        assert r[6] == "" or _number(r[6]) >= 28.0  # the donor keeps 28 days
+        assert _number(r[7]) < 14.0 and _number(r[8]) <= 28.0
+    to_before = [_number(r[7]) for r in rows]
+    assert to_before == sorted(to_before)  # the most urgent receivers first
+    assert re.fullmatch(
+        r"The \d+ most urgent of [\d,]+ moves \([\d,]+ units for [\d,]+ part × warehouse pairs\)",
+        title,
+    )
+
+
+def test_service_section_keeps_open_orders_apart(html: str) -> None:
+    _, headers, rows, _ = _section_table(html, "otif")
+    assert headers[:3] == ["Level", "Orders / lines", "Open (not counted)"]
+    assert [r[0] for r in rows] == ["order", "line"]
+    for r in rows:
+        units, open_units, decided, otif = (int(_number(c)) for c in (r[1], r[2], r[3], r[6]))
+        assert units == open_units + decided
+        assert r[9] == f"{100 * otif / decided:.1f}%"
+    _, perfect_headers, perfect, note = _section_table(html, "perfect_order")
+    assert perfect_headers[4] == "Perfect order rate" and perfect[0][4].endswith("%")
+    assert "never backordered" in note
+    service = re.search(r'<section id="service">(.*?)</section>', html, flags=re.DOTALL)
+    assert service is not None and "the current estimated delivery date is used" in service.group(1)

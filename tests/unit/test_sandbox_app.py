@@ -38,7 +38,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def sb() -> Sandbox:
-    return Sandbox(SandboxConfig(seed=42, as_of=date(2026, 11, 1), scale=0.2))
+    return Sandbox(SandboxConfig(seed=42, as_of=date(2026, 11, 1), scale=0.2, invalid=0))
 
 
 @pytest.fixture
@@ -190,7 +190,7 @@ def test_bad_query_gets_400(api: Api, params: dict[str, object]) -> None:
 
 
 def test_max_page_size_can_be_lifted() -> None:
-    sb = Sandbox(SandboxConfig(scale=0.2, max_page_size=1000))
+    sb = Sandbox(SandboxConfig(scale=0.2, invalid=0, max_page_size=1000))
     api = Api(sb)
     assert len(api.get("inventory", pageSize=1000).json()["inventory"]) == 500
 

@@ -43,3 +43,34 @@ def test_bad_options_are_clean_errors() -> None:
     assert bad_rate.exit_code == 1 and "error_rate" in bad_rate.output
     bad_date = runner.invoke(sandbox, ["serve", "--as-of", "yesterday"])
     assert bad_date.exit_code == 2
+
+
+def test_fault_option_sets_any_fault_field() -> None:
+    from datetime import UTC, datetime
+
+    from vendorkit.sandbox.cli import _fault_options
+
+    got = _fault_options(
+        (
+            "next_page_self=true",
+            "retry_after=inf",
+            "records_found=1000000000000",
+            "trickle_body_s=0.5",
+            "expires_in=0",
+            "maintenance=2026-11-01T23:00:00+00:00/2026-11-02T04:00:00+00:00",
+        )
+    )
+    assert got == {
+        "next_page_self": True,
+        "retry_after": "inf",
+        "records_found": 10**12,
+        "trickle_body_s": 0.5,
+        "expires_in": 0,
+        "maintenance": (
+            (datetime(2026, 11, 1, 23, tzinfo=UTC), datetime(2026, 11, 2, 4, tzinfo=UTC)),
+        ),
+    }
+    runner = CliRunner()
+    for bad in ("nope=1", "short_pages=many", "endless_body=maybe", "short_pages"):
+        r = runner.invoke(sandbox, ["serve", "--port", "0", "--scale", "0.02", "--fault", bad])
+        assert r.exit_code == 1 and "--fault" in r.output and "Traceback" not in r.output, bad

@@ -19,12 +19,14 @@ TS = pl.Datetime("us", "UTC")
 
 @pytest.fixture(scope="module")
 def sb() -> Sandbox:
-    return Sandbox(SandboxConfig(seed=42, as_of=date(2026, 11, 1), scale=0.2))
+    return Sandbox(
+        SandboxConfig(seed=42, as_of=date(2026, 11, 1), scale=0.2, invalid=0, sync_step=None)
+    )
 
 
 @pytest.fixture(scope="module")
 def sb_invalid() -> Sandbox:
-    return Sandbox(SandboxConfig(seed=7, scale=0.2, invalid=2))
+    return Sandbox(SandboxConfig(seed=7, scale=0.2, invalid=2, sync_step=None))
 
 
 def fetch_all(sb: Sandbox, endpoint: str, **params: str) -> list[dict]:
@@ -291,7 +293,7 @@ def test_quirks_are_present_by_default(sb: Sandbox) -> None:
 
 
 def test_no_quirks_serves_plain_records() -> None:
-    sb = Sandbox(SandboxConfig(seed=1, scale=0.05, quirks=False))
+    sb = Sandbox(SandboxConfig(seed=1, scale=0.05, quirks=False, invalid=0))
     inv = fetch_all(sb, "inventory")
     assert {type(r["quantity"]) for r in inv} == {int}
     assert {type(r["warehouse"]) for r in inv} == {str}
@@ -358,7 +360,7 @@ def test_invalid_inventory_records_say_what_is_wrong(sb_invalid: Sandbox) -> Non
 
 
 def test_mutate_changes_records_and_advances_the_clock() -> None:
-    sb = Sandbox(SandboxConfig(seed=11, scale=0.2))
+    sb = Sandbox(SandboxConfig(seed=11, scale=0.2, sync_step=None))
     before_inv, before_orders = sb.ground_truth("inventory"), sb.ground_truth("orders")
     start = sb.now
     counts = sb.mutate(0.02)
@@ -387,7 +389,7 @@ def test_mutate_changes_records_and_advances_the_clock() -> None:
 
 
 def test_served_listing_follows_mutations() -> None:
-    sb = Sandbox(SandboxConfig(seed=2, scale=0.2, invalid=1))
+    sb = Sandbox(SandboxConfig(seed=2, scale=0.2, invalid=1, sync_step=None))
     sb.mutate(0.05)
     sb.mutate(0.05, ["orders", "shipments"], advance=timedelta(minutes=5))
     bad = sb.invalid_records("orders").filter(~pl.col("reason").str.contains("duplicate"))

@@ -40,7 +40,7 @@ def everything(store: Store) -> dict[str, pl.DataFrame]:
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox(SandboxConfig(scale=SCALE, invalid=1))
+    return Sandbox(SandboxConfig(scale=SCALE, invalid=1, sync_step=None))
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """Analysis helpers: the questions analysts ask of inventory, orders and shipments.
 
 One module per subject: :mod:`~vendorkit.analysis.inventory`, :mod:`~vendorkit.analysis.orders`,
-:mod:`~vendorkit.analysis.shipments` (and :mod:`~vendorkit.analysis.common`, the column
+:mod:`~vendorkit.analysis.shipments`, :mod:`~vendorkit.analysis.planning` (stockout
+forecast, rebalancing), :mod:`~vendorkit.analysis.service` (OTIF, perfect order),
+:mod:`~vendorkit.analysis.changes` (what changed between syncs) (and :mod:`~vendorkit.analysis.common`, the column
 checks they share). Everything public is importable from here.
 
 Every helper is a pure function: typed-table frames in (polars ``DataFrame`` or
@@ -47,6 +49,7 @@ from vendorkit.analysis.orders import (
     order_lead_times,
     reseller_concentration,
 )
+from vendorkit.analysis.planning import P90_Z, rebalance_suggestions, stockout_forecast
 from vendorkit.analysis.service import otif, perfect_order_rate, promised_dates
 from vendorkit.analysis.shipments import (
     carrier_performance,
@@ -59,6 +62,7 @@ __all__ = [
     "AGE_BUCKETS",
     "CHANGE_KINDS",
     "LAG_PERCENTILES",
+    "P90_Z",
     "backorder_aging",
     "carrier_performance",
     "changes_since",
@@ -70,9 +74,11 @@ __all__ = [
     "otif",
     "perfect_order_rate",
     "promised_dates",
+    "rebalance_suggestions",
     "reseller_concentration",
     "shipment_lag",
     "shipment_lag_detail",
     "stock_by_warehouse",
+    "stockout_forecast",
     "sync_points",
 ]

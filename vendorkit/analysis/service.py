@@ -7,7 +7,6 @@ API does not carry. These helpers state exactly what they count and let the call
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
@@ -23,6 +22,7 @@ from vendorkit.analysis.common import (
     _status,
 )
 from vendorkit.analysis.orders import _shipped_per_line
+from vendorkit.errors import ConfigError
 
 __all__ = ["otif", "perfect_order_rate", "promised_dates"]
 
@@ -84,7 +84,17 @@ def promised_dates(shipments: Frame, shipment_status_history: Frame | None = Non
     )
 
 
-def _order_outcomes(
+#: What :func:`otif` can group by: name -> (column, where it comes from).
+_OTIF_GROUPS = {
+    "reseller": "reseller_id",
+    "reseller_id": "reseller_id",
+    "warehouse": "warehouse_id",
+    "warehouse_id": "warehouse_id",
+    "carrier": "carrier",
+}
+
+
+def _outcomes(
     orders: Frame,
     order_lines: Frame,
     shipments: Frame,
@@ -93,8 +103,16 @@ def _order_outcomes(
     *,
     tolerance_days: int,
     as_of: datetime | None,
-) -> tuple[pl.LazyFrame, datetime]:
-    """Per order (not cancelled): in_full, on_time, decided, plus reseller/date columns."""
+    level: str = "order",
+) -> tuple[pl.LazyFrame, pl.LazyFrame, datetime]:
+    """Per order or order line (of orders not cancelled): in_full, on_time, decided.
+
+    Returns the units (``order_id`` [, ``line_number``], ``status``, ``reseller_id``,
+    ``order_date``, ``in_full``, ``on_time``, ``decided``), the units' (not cancelled)
+    shipments (unit keys, ``shipment_id``, ``carrier``, ``warehouse_id``) and ``as_of``.
+    """
+    if level not in ("order", "line"):
+        raise ConfigError(f"otif level must be 'order' or 'line', not {level!r}")
     ords = _prep(orders, "orders", ("order_id", "status"))
     ships = _prep(shipments, "shipments", ("shipment_id", "order_id", "status"))
     end = _resolve_as_of(
@@ -105,28 +123,73 @@ def _order_outcomes(
         orders, order_lines, shipments, shipment_lines, include_cancelled=False,
         order_columns=cols, as_of=end,
     ).filter(pl.col("quantity_ordered") > 0)  # fmt: skip
-    in_full = per_line.group_by("order_id").agg(
+    keys = ["order_id"] if level == "order" else ["order_id", "line_number"]
+    in_full = per_line.group_by(keys).agg(
         (pl.col("quantity_shipped") >= pl.col("quantity_ordered")).all().alias("in_full")
     )
     promise = promised_dates(shipments, shipment_status_history).lazy()
-    if "delivered_date" not in ships.collect_schema():
-        ships = ships.with_columns(
-            pl.lit(None).cast(pl.Datetime("us", "UTC")).alias("delivered_date")
-        )
+    schema = ships.collect_schema()
+    ships = ships.with_columns(
+        [
+            pl.lit(None, dtype=dtype).alias(c)
+            for c, dtype in (
+                ("delivered_date", pl.Datetime("us", "UTC")),
+                ("carrier", pl.String()),
+                ("warehouse_id", pl.String()),
+            )
+            if c not in schema
+        ]
+    )
     live = ships.filter(_status() != "CANCELLED").join(promise, on="shipment_id", how="left")
+    if level == "order":
+        unit_ships = live.select("order_id", "shipment_id")
+    else:
+        # which shipments ship a line: by line number, else by part (the order's lines of it)
+        slines = _prep(shipment_lines, "shipment_lines", ("shipment_id", "order_id", "part_number"))
+        if "line_number" not in slines.collect_schema():
+            slines = slines.with_columns(pl.lit(None, dtype=pl.Int32).alias("line_number"))
+        numbered = slines.filter(pl.col("line_number").is_not_null()).select(
+            "order_id", pl.col("line_number").cast(pl.Int32), "shipment_id"
+        )
+        by_part = (
+            slines.filter(pl.col("line_number").is_null())
+            .select("order_id", "part_number", "shipment_id")
+            .join(
+                per_line.select("order_id", "part_number", pl.col("line_number").cast(pl.Int32)),
+                on=["order_id", "part_number"],
+                how="inner",
+            )
+            .select("order_id", "line_number", "shipment_id")
+        )
+        unit_ships = (
+            pl.concat([numbered, by_part])
+            .unique()
+            .join(live.select("shipment_id"), on="shipment_id", how="semi")
+        )
+        per_line = per_line.with_columns(pl.col("line_number").cast(pl.Int32))
+        in_full = in_full.with_columns(pl.col("line_number").cast(pl.Int32))
+    unit_ships = unit_ships.join(
+        live.select("shipment_id", "carrier", "warehouse_id", "delivered_date", "promised_date"),
+        on="shipment_id",
+        how="inner",
+    )
     delivered = pl.col("delivered_date").is_not_null() & (pl.col("delivered_date") <= _lit_ts(end))
     due = pl.col("promised_date").dt.date() + pl.duration(days=tolerance_days)
-    per_order_ship = live.group_by("order_id").agg(
-        pl.len().alias("__shipments"),
+    per_unit_ship = unit_ships.group_by(keys).agg(
         delivered.all().alias("__all_delivered"),
         (delivered & (pl.col("delivered_date").dt.date() <= due)).all().alias("__on_time"),
         pl.col("promised_date").is_null().any().alias("__no_promise"),
     )
+    units = (
+        per_line.select(*keys, *[c for c in cols if c not in keys]).unique(keys)
+        if level == "line"
+        else ords.filter(_status() != "CANCELLED").select("order_id", *cols)
+    )
+    status = ords.select("order_id", _status().alias("status"))
     out = (
-        ords.filter(_status() != "CANCELLED")
-        .select("order_id", _status().alias("status"), *cols)
-        .join(in_full, on="order_id", how="inner")
-        .join(per_order_ship, on="order_id", how="left")
+        units.join(status, on="order_id", how="inner")
+        .join(in_full, on=keys, how="inner")
+        .join(per_unit_ship, on=keys, how="left")
         .with_columns(
             (
                 pl.col("__all_delivered").fill_null(False)
@@ -135,8 +198,9 @@ def _order_outcomes(
             ).alias("decided"),
             pl.col("__on_time").fill_null(False).alias("on_time"),
         )
+        .drop("__all_delivered", "__on_time", "__no_promise")
     )
-    return out, end
+    return out, unit_ships.select(*keys, "shipment_id", "carrier", "warehouse_id"), end
 
 
 def otif(
@@ -146,38 +210,53 @@ def otif(
     shipment_lines: Frame,
     shipment_status_history: Frame | None = None,
     *,
+    level: str = "order",
     tolerance_days: int = 0,
-    by: str | Sequence[str] | None = None,
+    by: str | None = None,
     period: str | None = None,
     as_of: datetime | None = None,
 ) -> pl.DataFrame:
-    """On time in full, per order: the variant counted, stated.
+    """On time in full, per order or per order line: the variant counted, stated.
 
-    Definition (order level; cancelled orders are excluded, lines ordering 0 ignored):
+    Definition (cancelled orders are excluded, lines ordering 0 ignored). A **unit** is an
+    order (``level="order"``) or an order line (``level="line"``); a unit's shipments are
+    the (not cancelled) shipments of the order, or those with a shipment line shipping the
+    line (by ``line_number``; a shipment line without one ships the order's lines of its
+    part):
 
-    * **in full** = every line shipped at least its ordered quantity (shipped as in
-      :func:`order_fill_rates`: shipments that left the warehouse by ``as_of``, capped);
-    * **on time** = every (not cancelled) shipment of the order delivered by ``as_of`` on a
-      UTC calendar day on or before its **promised date** + ``tolerance_days``; the promise
-      is the first ``estimated_delivery_date`` the store observed (:func:`promised_dates`);
-    * an order is **decided** when all its shipments are delivered, each has a promise, and
-      it is in full or its status says nothing more will ship (``SHIPPED``, ``DELIVERED``,
-      ``CLOSED``). Other orders are **open**: reported in ``open_orders``, never counted as
-      a success or a failure;
-    * ``otif_rate`` = decided orders on time and in full / decided orders;
-      ``in_full_rate``, ``on_time_rate`` likewise over decided orders.
+    * **in full** = every line of the unit shipped at least its ordered quantity (shipped as
+      in :func:`order_fill_rates`: shipments that left the warehouse by ``as_of``, capped);
+    * **on time** = every shipment of the unit delivered by ``as_of`` on a UTC calendar day
+      on or before its **promised date** + ``tolerance_days``; the promise is the first
+      ``estimated_delivery_date`` the store observed (:func:`promised_dates`; the current
+      estimate when the store kept no earlier one);
+    * a unit is **decided** when it has shipments, all delivered and each with a promise,
+      and it is in full or its order's status says nothing more will ship (``SHIPPED``,
+      ``DELIVERED``, ``CLOSED``). Other units are **open**: counted in ``open_orders`` /
+      ``open_lines``, never as a success or a failure;
+    * ``otif_rate`` = decided units on time and in full / decided units;
+      ``in_full_rate``, ``on_time_rate`` likewise over decided units.
+
+    Grouping ``by``: ``"reseller"`` (the order's ``reseller_id``), ``"warehouse"`` (the
+    shipments' ship-from ``warehouse_id``) or ``"carrier"``. A unit shipped from two
+    warehouses (or by two carriers) counts in each of their groups, so group counts can add
+    up to more than the total; a unit without shipments is in the null group (it is open).
 
     Args:
         orders, order_lines, shipments, shipment_lines: the typed tables.
         shipment_status_history: where the first observed estimates come from (optional).
+        level: ``"order"`` or ``"line"``.
         tolerance_days: days late still counted on time.
-        by: ``"reseller"`` (``reseller_id``) or None.
+        by: ``"reseller"``, ``"warehouse"``, ``"carrier"`` or None.
         period: calendar bucket of ``order_date`` (``"1mo"``, ...), output as ``period``.
         as_of: reference time (default: the latest timestamp in the data).
 
     Returns:
-        ``[period], [reseller_id], orders, open_orders, decided, in_full, on_time, otif,
-        in_full_rate, on_time_rate, otif_rate``.
+        ``[period], [group], orders | lines, open_orders | open_lines, decided, in_full,
+        on_time, otif, in_full_rate, on_time_rate, otif_rate``.
+
+    Raises:
+        ConfigError: unknown ``level`` or ``by``; swapped frames.
 
     Example:
         >>> from datetime import datetime, UTC
@@ -194,30 +273,41 @@ def otif(
         >>> otif(orders, lines, ships, slines, as_of=d(9)).select(
         ...     "decided", "open_orders", "otif_rate").row(0)
         (2, 1, 0.5)
+        >>> otif(orders, lines, ships, slines, level="line", as_of=d(9)).select(
+        ...     "lines", "open_lines", "otif_rate").row(0)
+        (3, 1, 0.5)
     """
     _check_frames(
         "otif",
         {"orders": orders, "order_lines": order_lines, "shipments": shipments,
          "shipment_lines": shipment_lines, "shipment_status_history": shipment_status_history},
     )  # fmt: skip
-    outcomes, _ = _order_outcomes(
+    if by is not None and by not in _OTIF_GROUPS:
+        raise ConfigError(
+            f"otif cannot group by {by!r}; choose reseller, warehouse, carrier or None"
+        )
+    outcomes, unit_ships, _ = _outcomes(
         orders, order_lines, shipments, shipment_lines, shipment_status_history,
-        tolerance_days=tolerance_days, as_of=as_of,
+        tolerance_days=tolerance_days, as_of=as_of, level=level,
     )  # fmt: skip
+    unit_keys = ["order_id"] if level == "order" else ["order_id", "line_number"]
     keys: list[str] = []
     if by is not None:
-        if by not in ("reseller", "reseller_id"):
-            from vendorkit.errors import ConfigError
-
-            raise ConfigError(f"otif cannot group by {by!r}; choose reseller or None")
-        keys.append("reseller_id")
+        column = _OTIF_GROUPS[by]
+        if column == "reseller_id":
+            outcomes = _prep(outcomes, "orders", (), populated=("reseller_id",))
+        else:
+            groups = unit_ships.select(*unit_keys, column).unique()
+            outcomes = outcomes.join(groups, on=unit_keys, how="left")
+        keys.append(column)
     if period is not None:
         outcomes = outcomes.with_columns(pl.col("order_date").dt.truncate(period).alias("period"))
         keys.insert(0, "period")
+    noun = "orders" if level == "order" else "lines"
     d = pl.col("decided")
     aggs = [
-        pl.len().cast(pl.Int64).alias("orders"),
-        (~d).sum().cast(pl.Int64).alias("open_orders"),
+        pl.len().cast(pl.Int64).alias(noun),
+        (~d).sum().cast(pl.Int64).alias(f"open_{noun}"),
         d.sum().cast(pl.Int64).alias("decided"),
         (d & pl.col("in_full")).sum().cast(pl.Int64).alias("in_full"),
         (d & pl.col("on_time")).sum().cast(pl.Int64).alias("on_time"),
@@ -276,7 +366,7 @@ def perfect_order_rate(
         ...     "decided", "perfect", "backordered").row(0)
         (3, 1, 0.3333333333333333)
     """
-    outcomes, _ = _order_outcomes(
+    outcomes, _, _ = _outcomes(
         orders, order_lines, shipments, shipment_lines, shipment_status_history,
         tolerance_days=tolerance_days, as_of=as_of,
     )  # fmt: skip

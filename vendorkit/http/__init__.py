@@ -11,7 +11,8 @@ One module per idea, in the order a request meets them:
   or fail) and the ``Retry-After`` / ``X-RateLimit-Reset`` readers;
 * :mod:`vendorkit.http.body`: one page body -> records frame + envelope (the live parser,
   also used by replay);
-* :mod:`vendorkit.http.paging`: the pagination strategy and its stop rules;
+* :mod:`vendorkit.http.paging`: the pagination strategy, its stop rules and guards;
+* :mod:`vendorkit.http.bounds`: the per-request deadline and the size-bounded body reader;
 * :mod:`vendorkit.http.client`: :class:`~vendorkit.http.client.VendorClient` and
   :func:`~vendorkit.http.client.open_client`, which put the pieces together.
 

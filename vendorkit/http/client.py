@@ -924,6 +924,8 @@ def _empty(ep: Endpoint) -> pl.DataFrame:
 def open_client(
     settings: Settings | None = None,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    *,
+    sandbox_syncs_before: int = 0,
 ) -> Iterator[VendorClient]:
     """Open a client on the configured source: the real API, or the built-in sandbox.
 
@@ -932,6 +934,9 @@ def open_client(
     sandbox (``settings.sandbox_seed/as_of/scale``) is served on a free loopback port in a
     background thread for the life of the block, and the client talks to it over real HTTP
     with placeholder credentials; ``client.source == "sandbox"`` and a warning is logged.
+    ``sandbox_syncs_before`` builds that sandbox as it stands after so many syncs (its clock
+    one ``sync_step`` later per sync, the world changed as often): a handle passes the number
+    of syncs its store has seen, so the n-th sync of a store sees the n-th day.
 
     Example:
         >>> from vendorkit.config import Settings
@@ -958,6 +963,7 @@ def open_client(
             as_of=settings.sandbox_as_of,
             scale=settings.sandbox_scale,
             invalid=settings.sandbox_invalid,
+            syncs_before=sandbox_syncs_before,
         )
     )
     with sandbox.serve(host="127.0.0.1", port=0) as server:

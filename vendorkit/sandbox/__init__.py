@@ -69,8 +69,8 @@ class Sandbox:
 
     Example:
         >>> sb = Sandbox(SandboxConfig(scale=0.2))
-        >>> sb.served_record_count("orders")
-        400
+        >>> sb.served_record_count("orders")  # 400 orders, 3 invalid, 1 stale duplicate
+        404
         >>> with sb.serve() as srv:
         ...     srv.base_url.endswith("/vendors/v1")
         True

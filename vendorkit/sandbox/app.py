@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -26,9 +27,11 @@ from urllib.parse import parse_qsl, urlencode
 import numpy as np
 
 from vendorkit.endpoints import ENDPOINT_NAMES
+from vendorkit.sandbox import hostile
+from vendorkit.sandbox.clock import from_epoch
 from vendorkit.sandbox.config import SandboxConfig
 from vendorkit.sandbox.faults import Fault, FaultPlan
-from vendorkit.sandbox.mutate import mutate_world
+from vendorkit.sandbox.mutate import between_syncs, mutate_world
 from vendorkit.sandbox.render import (
     Served,
     build_served,
@@ -60,6 +63,10 @@ class Response:
         drop_at: bytes of the body sent before a drop.
         endpoint: the endpoint name (for counters), or ``"token"`` / ``"other"``.
         records: how many records the page carries.
+        stream: the body as chunks instead of ``body`` (huge and endless bodies).
+        content_length: the length of ``stream``; ``None`` = chunked transfer encoding.
+        trickle_body_s: send the body one byte every this many seconds.
+        trickle_headers_s: send the status line and each header line this far apart.
     """
 
     status: int
@@ -70,6 +77,10 @@ class Response:
     drop_at: int = 0
     endpoint: str = "other"
     records: int = 0
+    stream: Iterable[bytes] | None = None
+    content_length: int | None = None
+    trickle_body_s: float | None = None
+    trickle_headers_s: float | None = None
 
 
 def _errors(
@@ -88,6 +99,29 @@ def _fault_body(faultstring: str, errorcode: str) -> bytes:
         {"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}},
         separators=(",", ":"),
     ).encode()
+
+
+def _first_record_end(body: bytes, start: int) -> int:
+    """Where the first record of a page body (starting at ``start``) ends."""
+    depth, in_str, esc = 0, False, False
+    for i in range(start, len(body)):
+        c = body[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif c == 0x5C:
+                esc = True
+            elif c == 0x22:
+                in_str = False
+        elif c == 0x22:
+            in_str = True
+        elif c in (0x7B, 0x5B):
+            depth += 1
+        elif c in (0x7D, 0x5D):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(body)
 
 
 def _parse_since(text: str) -> datetime:
@@ -150,18 +184,66 @@ class SandboxApp:
         }
         self._tokens: dict[str, tuple[str, float]] = {}
         self._tokens_issued = 0
+        # client id -> (issued at, advertised lifetime) of its newest token
+        self._newest_token: dict[str, tuple[float, float]] = {}
+        self._sync_steps = 0
+        self.last_sync_changes: dict[str, int] = {}
+        self._clock = config.now
         self._windows: dict[tuple[str, str], _Window] = {}
         self._faults = FaultPlan(config.faults, config.seed)
         self._data_calls = 0
         self._since_cache: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._mutations = 0
         self._stats: dict[str, _EndpointStats] = defaultdict(_EndpointStats)
+        for _ in range(config.syncs_before):
+            self._sync_step()
 
-    # ------------------------------------------------------------------ state helpers
+    # ------------------------------------------------------------------ clocks
     @property
     def now(self) -> datetime:
         """The virtual clock (data timestamps and the ``Date`` header)."""
-        return self.world.now
+        with self._lock:
+            self._follow_clock()
+            return self.world.now
+
+    @property
+    def sync_steps(self) -> int:
+        """How many sync steps the virtual clock has taken (``syncs_before`` included)."""
+        return self._sync_steps
+
+    def _mono(self) -> float:
+        """Seconds on the limiter clock (rate-limit windows, token expiry, maintenance)."""
+        return self._clock() if self._clock is not None else time.monotonic()
+
+    def _epoch(self) -> float:
+        """Epoch seconds on the limiter clock (``X-RateLimit-Reset``)."""
+        return self._clock() if self._clock is not None else time.time()
+
+    def _follow_clock(self) -> None:
+        """With an injected clock, the virtual clock is that clock (never going backwards)."""
+        if self._clock is not None:
+            t = from_epoch(self._clock())
+            if t > self.world.now:
+                self.world.now = t
+
+    def _sync_step(self) -> None:
+        """One step between syncs: the clock moves by ``sync_step``, then a day's changes."""
+        step = self.config.sync_step
+        assert step is not None
+        self._sync_steps += 1
+        self.world.now = self.world.now + step
+        changes = between_syncs(self.world, self._sync_steps)
+        self.last_sync_changes = changes.counts
+        for ep, rows in changes.rows.items():
+            if ep != "shipments" or not changes.new_shipments:
+                self._served[ep] = update_served(self.world, ep, self._served[ep], rows)
+        if changes.new_shipments:  # new shipments take their place in key order
+            self.world.shipments = self.world.shipments.sort("shipment_id")
+            self._served["shipments"] = build_served(
+                self.world, "shipments", self._invalid["shipments"]
+            )
+
+    # ------------------------------------------------------------------ state helpers
 
     def served(self, endpoint: str) -> Served:
         """The current full listing of an endpoint."""
@@ -191,6 +273,7 @@ class SandboxApp:
         """Advance the virtual clock and change records (see :meth:`Sandbox.mutate`)."""
         eps = tuple(endpoints or ENDPOINT_NAMES)
         with self._lock:
+            self._follow_clock()
             self.world.now = self.world.now + advance
             self._mutations += 1
             changed = mutate_world(self.world, fraction, eps, self._mutations)
@@ -205,6 +288,9 @@ class SandboxApp:
         return headers
 
     def _finish(self, resp: Response) -> Response:
+        fc = self.config.faults
+        if fc.hostile and resp.endpoint in ENDPOINT_NAMES:
+            resp.headers = self._hostile_headers(resp, fc)
         st = self._stats[resp.endpoint]
         st.requests += 1
         st.status_codes[resp.status] += 1
@@ -226,6 +312,13 @@ class SandboxApp:
         hdrs = {k.lower(): v for k, v in headers.items()}
         corr = hdrs.get("im-correlationid")
         with self._lock:
+            self._follow_clock()
+            if self.config.faults.maintenance and (
+                path == TOKEN_PATH or path.startswith(BASE_PATH + "/")
+            ):
+                closed = self._maintenance(path, corr)
+                if closed is not None:
+                    return self._finish(closed)
             if path == TOKEN_PATH:
                 return self._finish(self._token(method, hdrs, body, corr))
             prefix = BASE_PATH + "/"
@@ -259,6 +352,15 @@ class SandboxApp:
             if isinstance(pre, Response):
                 return self._finish(pre)
             params, rl_headers, fault = pre
+            if self.config.faults.always_429:
+                return self._finish(
+                    Response(
+                        429,
+                        [*self._headers(corr), *rl_headers, _JSON],
+                        b'{"errors":[{"field":null,"message":"too many requests"}]}',
+                        endpoint=name,
+                    )
+                )
             self._data_calls += 1
             if self._data_calls <= self.config.faults.change_calls:
                 self.mutate(self.config.faults.change_fraction, (name,))
@@ -267,6 +369,8 @@ class SandboxApp:
             stats = self._stats[name]
         # build the page outside the lock (served is immutable)
         resp = self._page(name, served, params, base_headers, query)
+        if self.config.faults.hostile and resp.status == 200:
+            resp = self._hostile_body(resp, name, params)
         with self._lock:
             if resp.status == 200:
                 stats.pages_served += 1
@@ -325,13 +429,27 @@ class SandboxApp:
                 ),
                 endpoint="token",
             )
+        mono = self._mono()
+        newest = self._newest_token.get(cid)
+        if (
+            newest is not None
+            and cfg.sync_step is not None
+            and self._clock is None
+            and cfg.faults.expires_in is None
+            and mono - newest[0] < newest[1] / 2
+        ):  # a new session, not a refresh: the next sync
+            self._sync_step()
+            headers[0] = ("Date", format_datetime(self.world.now, usegmt=True))
         self._tokens_issued += 1
         token = hashlib.sha256(
             f"vendorkit-sandbox|{cfg.seed}|{cid}|{self._tokens_issued}".encode()
         ).hexdigest()[:40]
-        self._tokens[token] = (cid, time.monotonic() + cfg.token_ttl_s)
+        self._tokens[token] = (cid, mono + cfg.token_ttl_s)
+        self._newest_token[cid] = (mono, float(int(cfg.token_ttl_s)))  # as advertised
         ttl = int(cfg.token_ttl_s)
         expires: int | str = str(ttl) if self._tokens_issued % 2 == 1 else ttl
+        if cfg.faults.expires_in is not None:
+            expires = cfg.faults.expires_in
         payload = {"access_token": token, "token_type": "Bearer", "expires_in": expires}
         return Response(
             200, headers, json.dumps(payload, separators=(",", ":")).encode(), endpoint="token"
@@ -357,7 +475,7 @@ class SandboxApp:
                 endpoint=name,
             )
         client, expiry = entry
-        if time.monotonic() >= expiry:
+        if self._mono() >= expiry:
             return Response(
                 401,
                 [*base, _JSON],
@@ -368,12 +486,12 @@ class SandboxApp:
         limit = self.config.rate_limit_per_minute
         if limit is not None:
             window_s = self.config.rate_limit_window_s
-            mono = time.monotonic()
+            mono = self._mono()
             win = self._windows.get((name, client))
             if win is None or mono >= win.start + window_s:
                 win = self._windows[(name, client)] = _Window(mono)
             win.count += 1
-            reset = math.ceil(time.time() + (win.start + window_s - mono))
+            reset = math.ceil(self._epoch() + (win.start + window_s - mono))
             rl_headers = [
                 ("X-RateLimit-Limit", str(limit)),
                 ("X-RateLimit-Remaining", str(max(0, limit - win.count))),
@@ -414,15 +532,15 @@ class SandboxApp:
                 }
             )
         sender = hdrs.get("im-senderid")
-        if sender is not None and len(sender) > 32:
+        if sender is not None and not 1 <= len(sender) <= 32:
             bad.append(
                 {
                     "field": "IM-SenderID",
                     "value": sender,
-                    "message": "optional header, at most 32 characters",
+                    "message": "optional header; when sent, 1 to 32 characters",
                 }
             )
-        params: dict[str, Any] = {"pageNumber": 1, "pageSize": 25, "since": None}
+        params: dict[str, Any] = {"pageNumber": 1, "pageSize": 25, "since": None, "token": token}
         q = dict(parse_qsl(query, keep_blank_values=True))
         for key, low, high in (("pageNumber", 1, None), ("pageSize", 1, self.config.max_page_size)):
             if key in q:
@@ -475,7 +593,23 @@ class SandboxApp:
         query: str,
     ) -> Response:
         number, size, since = params["pageNumber"], params["pageSize"], params["since"]
-        if since is None:
+        fc = self.config.faults
+        asked = number
+        if fc.ignore_updated_since:
+            since = None
+        if fc.ignore_page_number:
+            number = 1
+        if fc.short_pages is not None:  # endless short pages, wrapping around the listing
+            listing = (
+                np.arange(len(served))
+                if since is None
+                else self._since_index(name, served, int(since.timestamp() * 1_000_000))
+            )
+            total = len(listing)
+            start = (asked - 1) * fc.short_pages
+            sel = listing[(start + np.arange(min(fc.short_pages, size))) % total] if total else []
+            texts = served.json.gather(sel).to_list() if len(sel) else []
+        elif since is None:
             total = len(served)
             start = (number - 1) * size
             stop = min(start + size, total)
@@ -496,19 +630,112 @@ class SandboxApp:
             if k not in ("pageNumber", "pageSize")
         ]
 
+        said_size = fc.envelope_page_size or size
+
         def link(page: int) -> str:
             return f"{BASE_PATH}/{name}?" + urlencode(
-                [*q, ("pageNumber", str(page)), ("pageSize", str(size))]
+                [*q, ("pageNumber", str(page)), ("pageSize", str(said_size))]
             )
 
-        next_page = json.dumps(link(number + 1)) if start + len(texts) < total else "null"
+        more = start + len(texts) < total
+        if fc.next_page_self:
+            next_page = json.dumps(link(asked))
+        elif fc.ignore_page_number or fc.short_pages is not None:
+            next_page = json.dumps(link(asked + 1))
+        else:
+            next_page = json.dumps(link(number + 1)) if more else "null"
         prev_page = json.dumps(link(number - 1)) if number > 1 else "null"
+        found = f'"recordsFound":"{total}",'
+        if fc.records_found is not None:
+            found = f'"recordsFound":"{fc.records_found}",'
+        if fc.records_found_token:
+            found = f'"recordsFound":{json.dumps("Bearer " + params["token"])},'
+        if fc.ignore_page_number:
+            found = ""
         head = (
-            f'{{"recordsFound":"{total}","pageSize":{size},"pageNumber":{number},'
+            f'{{{found}"pageSize":{said_size},"pageNumber":{number},'
             f'"nextPage":{next_page},"previousPage":{prev_page},"{name}":['
         )
-        body = b"".join((head.encode(), ",".join(texts).encode(), b"]}"))
+        if fc.line_number is not None and name != "inventory":
+            texts[0] = hostile.set_line_number(texts[0], fc.line_number)
+        if fc.invalid_utf8_records:
+            n_bad = min(fc.invalid_utf8_records, len(texts))
+            records = [hostile.poison_utf8(t, name) for t in texts[:n_bad]]
+            records += [t.encode() for t in texts[n_bad:]]
+            body = b"".join((head.encode(), b",".join(records), b"]}"))
+        else:
+            body = b"".join((head.encode(), ",".join(texts).encode(), b"]}"))
         return Response(200, [*headers, _JSON], body, endpoint=name, records=len(texts))
+
+    # ------------------------------------------------------------------ hostile servers
+    def _maintenance(self, path: str, corr: str | None) -> Response | None:
+        """503 with a maintenance body while the clock is inside a maintenance window."""
+        now = self.world.now
+        for start, end in self.config.faults.maintenance:
+            if start <= now < end:
+                endpoint = "token" if path == TOKEN_PATH else path.rsplit("/", 1)[-1]
+                wait = max(1, math.ceil((end - now).total_seconds()))
+                until = end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                return Response(
+                    503,
+                    [*self._headers(corr), _JSON, ("Retry-After", str(wait))],
+                    _errors(
+                        f"the service is down for scheduled maintenance until {until}",
+                        kind="/errors/maintenance",
+                        error_id=corr or "",
+                    ),
+                    endpoint=endpoint if endpoint in ENDPOINT_NAMES else "token",
+                )
+        return None
+
+    def _hostile_headers(self, resp: Response, fc: Any) -> list[tuple[str, str]]:
+        """The rate-limit headers of the hostile modes, replacing the limiter's."""
+        drop = set()
+        extra: list[tuple[str, str]] = []
+        if fc.rate_limit_remaining is not None:
+            drop.add("x-ratelimit-remaining")
+            extra.append(("X-RateLimit-Remaining", fc.rate_limit_remaining))
+        if fc.rate_limit_reset is not None:
+            drop.add("x-ratelimit-reset")
+            extra.append(("X-RateLimit-Reset", fc.rate_limit_reset))
+        if extra and not any(k.lower() == "x-ratelimit-limit" for k, _ in resp.headers):
+            extra.append(("X-RateLimit-Limit", str(self.config.rate_limit_per_minute or 60)))
+        if fc.retry_after is not None and resp.status == 429:
+            drop.add("retry-after")
+            extra.append(("Retry-After", fc.retry_after))
+        if fc.trickle_headers_s is not None:
+            resp.trickle_headers_s = fc.trickle_headers_s
+        if fc.trickle_body_s is not None:
+            resp.trickle_body_s = fc.trickle_body_s
+        return [h for h in resp.headers if h[0].lower() not in drop] + extra
+
+    def _hostile_body(self, resp: Response, name: str, params: dict[str, Any]) -> Response:
+        """Replace a 200 page by the hostile body of the configured mode."""
+        fc = self.config.faults
+        headers = [h for h in resp.headers if h[0] != "Content-Type"]
+        if fc.html_body:
+            resp.headers = [*headers, ("Content-Type", "text/html; charset=utf-8")]
+            resp.body = hostile.html_login_page(params["token"])
+            return resp
+        first = resp.body.find(b"[") + 1
+        record_end = _first_record_end(resp.body, first)
+        size = params["pageSize"]
+        head = (
+            f'{{"recordsFound":"1","pageSize":{size},"pageNumber":1,'
+            f'"nextPage":null,"previousPage":null,"{name}":['
+        ).encode() + resp.body[first:record_end]
+        if fc.gzip_bomb_bytes is not None:
+            resp.headers = [*headers, _JSON, ("Content-Encoding", "gzip")]
+            resp.body = hostile.gzip_bomb(head, fc.gzip_bomb_bytes)
+            resp.records = 1
+        elif fc.huge_body_bytes is not None:
+            resp.stream = hostile.padded_stream(head, b"]}", fc.huge_body_bytes)
+            resp.content_length = max(fc.huge_body_bytes, len(head) + 2)
+            resp.body, resp.records = b"", 1
+        elif fc.endless_body:
+            resp.stream, resp.content_length = hostile.endless_stream(head), None
+            resp.body, resp.records = b"", 1
+        return resp
 
     def _since_index(self, name: str, served: Served, since_us: int) -> np.ndarray:
         """Served positions with cursor >= since (cached: a sync asks for every page)."""

@@ -6,14 +6,16 @@ vendorkit.sandbox serve ...`` runs it on its own.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
-from datetime import date
+from datetime import date, datetime, timedelta
 from types import FrameType
+from typing import Any
 
 import click
 
-from vendorkit.errors import VendorkitError
+from vendorkit.errors import ConfigError, VendorkitError
 from vendorkit.sandbox.config import FaultConfig, SandboxConfig
 
 __all__ = ["sandbox", "serve"]
@@ -74,15 +76,30 @@ def sandbox() -> None:
 )
 @click.option(
     "--invalid/--no-invalid",
-    default=False,
-    show_default=True,
-    help="Serve known-invalid records (5 per kind per endpoint).",
+    default=None,
+    help="Serve known-invalid records: 5 per kind per endpoint, or none (default: 1 per "
+    "kind, i.e. 3 rejects and 1 duplicate per endpoint).",
 )
 @click.option(
     "--invalid-count",
     default=None,
     type=int,
-    help="Invalid records per kind per endpoint (implies --invalid).",
+    help="Invalid records per kind per endpoint (0 = a clean world).",
+)
+@click.option(
+    "--sync-step-hours",
+    default=24.0,
+    show_default=True,
+    type=float,
+    help="Virtual-clock step (with a day's changes) per new session; 0 = off.",
+)
+@click.option(
+    "--fault",
+    "fault_opts",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Any FaultConfig field, e.g. --fault next_page_self=true --fault retry_after=inf "
+    "(repeatable; see docs/sandbox.md).",
 )
 @click.option(
     "--quirks/--no-quirks",
@@ -132,8 +149,10 @@ def serve(
     rate_limit: int | None,
     rate_limit_window: float,
     token_ttl: float,
-    invalid: bool,
+    invalid: bool | None,
     invalid_count: int | None,
+    sync_step_hours: float,
+    fault_opts: tuple[str, ...],
     quirks: bool,
     error_rate: float,
     burst_429: float,
@@ -151,7 +170,7 @@ def serve(
 
     as_of_date = as_of.date() if hasattr(as_of, "date") else date.fromisoformat(str(as_of))
     try:
-        faults = FaultConfig(
+        fault_kwargs: dict[str, Any] = dict(
             error_rate=error_rate,
             burst_429_rate=burst_429,
             burst_429_length=burst_429_length,
@@ -163,12 +182,21 @@ def serve(
             change_calls=change_calls,
             change_fraction=change_fraction,
         )
+        fault_kwargs.update(_fault_options(fault_opts))
+        faults = FaultConfig(**fault_kwargs)
         config = SandboxConfig(
             seed=seed,
             as_of=as_of_date,
             scale=scale,
             quirks=quirks,
-            invalid=invalid_count if invalid_count is not None else invalid,
+            invalid=(
+                invalid_count
+                if invalid_count is not None
+                else SandboxConfig().invalid
+                if invalid is None
+                else invalid
+            ),
+            sync_step=timedelta(hours=sync_step_hours) if sync_step_hours > 0 else None,
             faults=faults,
             rate_limit_per_minute=rate_limit,
             rate_limit_window_s=rate_limit_window,
@@ -200,3 +228,41 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         click.echo("sandbox stopped", err=True)
+
+
+def _fault_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs -> FaultConfig keyword arguments, typed from the field defaults."""
+    fields = {f.name: f for f in dataclasses.fields(FaultConfig)}
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in fields:
+            raise ConfigError(
+                f"--fault {pair!r}: use NAME=VALUE with NAME one of {', '.join(sorted(fields))}"
+            )
+        default = fields[name].default
+        value: Any
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(text)
+                value = text.lower() in ("true", "1", "yes")
+            elif name == "maintenance":
+                windows = []
+                for span in text.split(","):
+                    start, _, end = span.partition("/")
+                    windows.append((datetime.fromisoformat(start), datetime.fromisoformat(end)))
+                value = tuple(windows)
+            elif name in ("retry_after", "rate_limit_remaining", "rate_limit_reset"):
+                value = text
+            elif name == "expires_in":
+                value = int(text) if text.lstrip("-").isdigit() else text
+            elif isinstance(default, float) or name.endswith("_s"):
+                value = float(text)
+            else:
+                value = int(text)
+        except ValueError:
+            raise ConfigError(f"--fault {pair!r}: {text!r} is not a valid {name}") from None
+        out[name] = value
+    return out

@@ -7,8 +7,9 @@ Both are frozen value objects with named defaults, so a test states exactly what
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from vendorkit.errors import ConfigError
@@ -45,6 +46,56 @@ class FaultConfig:
         change_fraction: fraction of records changed per such call.
         max_consecutive: never fault the same request more than this many times in a row.
 
+    Hostile servers (issue 13: schema-valid or plausible behaviour that a client must bound).
+    Unlike the transient faults above they apply to *every* data request while set:
+
+    Attributes:
+        ignore_page_number: every page is page 1 (same records, ``pageNumber`` 1), with
+            ``nextPage`` set to the next page number and no ``recordsFound``.
+        next_page_self: ``nextPage`` is the page's own link (pages otherwise as asked).
+        records_found: the envelope's ``recordsFound`` says this (as text) on every page,
+            e.g. ``10**12`` or ``0``; pages are served as they are.
+        short_pages: every page carries this many records (fewer than asked) and pages never
+            run out: page n serves the listing from ``(n - 1) * short_pages`` on, wrapping
+            around, always with a ``nextPage``.
+        envelope_page_size: the envelope's ``pageSize`` (and the ``pageSize`` in
+            ``nextPage``/``previousPage``) says this, e.g. 62,566,861; the records are still
+            cut at the asked page size.
+        expires_in: the token answer's ``expires_in`` (e.g. ``0``); the token really stays
+            valid for ``token_ttl_s`` and tokens never step the virtual clock.
+        always_429: every data request is answered 429 ``too many requests``.
+        retry_after: the ``Retry-After`` value sent on every 429 (the limiter's, ``always_429``
+            and bursts), verbatim: ``"999999"``, ``"Fri, 01 Jan 2099 00:00:00 GMT"``,
+            ``"inf"``, ``"1e308"``.
+        rate_limit_remaining: ``X-RateLimit-Remaining`` sent on every data answer, verbatim
+            (``"0"`` on 200s, ``"inf"``); adds ``X-RateLimit-Limit: 60`` when the limiter is off.
+        rate_limit_reset: ``X-RateLimit-Reset`` sent on every data answer, verbatim (e.g.
+            ``"4102444800"``, 2100-01-01, or ``"inf"``).
+        trickle_body_s: the body is sent one byte every this many seconds (real server: the
+            socket; transport: a stream that sleeps).
+        trickle_headers_s: the status line and each header line are sent one every this many
+            seconds (real server only; the transport sleeps once per header line).
+        gzip_bomb_bytes: every data answer is 200 with ``Content-Encoding: gzip`` (asked for
+            or not) whose body inflates to this many bytes (a page padded with spaces; about
+            1 MB on the wire per GB).
+        huge_body_bytes: every data answer is a 200 page with ``recordsFound: 1`` and one
+            record, padded with spaces to this many bytes (``Content-Length`` exact, streamed
+            in 1 MiB chunks, never held in memory).
+        endless_body: every data answer is a 200 ``Transfer-Encoding: chunked`` page that
+            never ends (a page head, then 64 KiB chunks of spaces until the client leaves).
+        invalid_utf8_records: this many records of every page carry invalid UTF-8 bytes
+            (``\xff\xfe``) inside a name field (``warehouseName`` / ``resellerName`` /
+            ``carrier``; the key field when the name is omitted).
+        html_body: every data answer is 200 ``text/html`` (a login page) that echoes the
+            caller's bearer token.
+        records_found_token: ``recordsFound`` is non-numeric text echoing the bearer token.
+        line_number: the first line of the first record of every orders/shipments page gets
+            this ``lineNumber`` (e.g. ``2**31``, outside Int32).
+        maintenance: ``(start, end)`` windows (aware datetimes) of the sandbox's clock in
+            which every data and token request gets 503 with a maintenance body
+            (``/errors/maintenance``) and ``Retry-After`` = seconds to the window's end.
+        ignore_updated_since: ``updatedSince`` is accepted and ignored (a full listing).
+
     Example:
         >>> FaultConfig(error_rate=0.1).enabled
         True
@@ -64,6 +115,27 @@ class FaultConfig:
     change_calls: int = 0
     change_fraction: float = 0.01
     max_consecutive: int = 2
+    ignore_page_number: bool = False
+    next_page_self: bool = False
+    records_found: int | None = None
+    short_pages: int | None = None
+    envelope_page_size: int | None = None
+    expires_in: int | str | None = None
+    always_429: bool = False
+    retry_after: str | None = None
+    rate_limit_remaining: str | None = None
+    rate_limit_reset: str | None = None
+    trickle_body_s: float | None = None
+    trickle_headers_s: float | None = None
+    gzip_bomb_bytes: int | None = None
+    huge_body_bytes: int | None = None
+    endless_body: bool = False
+    invalid_utf8_records: int = 0
+    html_body: bool = False
+    records_found_token: bool = False
+    line_number: int | None = None
+    maintenance: tuple[tuple[datetime, datetime], ...] = ()
+    ignore_updated_since: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -82,10 +154,61 @@ class FaultConfig:
                 raise ConfigError(f"FaultConfig.{name} must be >= 0")
         if self.latency_ms < 0 or self.slow_ms < 0:
             raise ConfigError("FaultConfig latency_ms and slow_ms must be >= 0")
+        for name in ("short_pages", "envelope_page_size", "gzip_bomb_bytes", "huge_body_bytes"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"FaultConfig.{name} must be >= 1 or None")
+        for name in ("trickle_body_s", "trickle_headers_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"FaultConfig.{name} must be > 0 seconds or None")
+        if self.invalid_utf8_records < 0:
+            raise ConfigError("FaultConfig.invalid_utf8_records must be >= 0")
+        for window in self.maintenance:
+            start, end = window
+            if start.tzinfo is None or end.tzinfo is None or not start < end:
+                raise ConfigError(
+                    "FaultConfig.maintenance windows must be (start, end) aware datetimes, "
+                    "start before end"
+                )
+
+    @property
+    def hostile(self) -> bool:
+        """True when any hostile-server mode is switched on.
+
+        Example:
+            >>> FaultConfig(next_page_self=True).hostile, FaultConfig(error_rate=0.5).hostile
+            (True, False)
+        """
+        return any(
+            (
+                self.ignore_page_number,
+                self.next_page_self,
+                self.records_found is not None,
+                self.short_pages is not None,
+                self.envelope_page_size is not None,
+                self.expires_in is not None,
+                self.always_429,
+                self.retry_after is not None,
+                self.rate_limit_remaining is not None,
+                self.rate_limit_reset is not None,
+                self.trickle_body_s is not None,
+                self.trickle_headers_s is not None,
+                self.gzip_bomb_bytes is not None,
+                self.huge_body_bytes is not None,
+                self.endless_body,
+                self.invalid_utf8_records,
+                self.html_body,
+                self.records_found_token,
+                self.line_number is not None,
+                self.maintenance,
+                self.ignore_updated_since,
+            )
+        )
 
     @property
     def enabled(self) -> bool:
-        """True when any fault is switched on."""
+        """True when any transient fault is switched on (hostile modes: :attr:`hostile`)."""
         return any(
             (
                 self.error_rate,
@@ -110,8 +233,11 @@ class SandboxConfig:
             100 = 1,000,000 inventory rows (20 warehouses) and 200,000 orders.
         quirks: numbers as strings, warehouse ids as int or string, optional keys omitted,
             timestamps with offsets or ``Z``, status spelling variants.
-        invalid: ``True`` (5 per kind) or a count per kind of known-invalid records
-            injected per endpoint; ``False``/0 for none.
+        invalid: a count per kind of known-invalid records injected per endpoint
+            (``True`` = 5, ``False``/0 = a clean world). The default, 1, is what real
+            payloads have: per endpoint one negative quantity, one missing part number and
+            one unparseable date (each quarantined by the loader) and one stale duplicate
+            (deduplicated): 3 rejects and 1 duplicate per endpoint.
         faults: see :class:`FaultConfig`.
         rate_limit_per_minute: calls per window per endpoint per client id; ``None`` = off
             (then no ``X-RateLimit-*`` headers are sent).
@@ -120,6 +246,17 @@ class SandboxConfig:
         max_page_size: the largest accepted ``pageSize`` (the contract says 100).
         client_id: accepted client id, ``None`` = any non-empty.
         client_secret: accepted client secret, ``None`` = any non-empty.
+        sync_step: how far the virtual clock moves at each new session (a token issued while
+            the client id's newest token is in the first half of its advertised lifetime, the
+            ``expires_in`` in whole seconds: a new sync),
+            with one step of world changes; ``None`` = never (see
+            :mod:`vendorkit.sandbox.clock`).
+        syncs_before: build the sandbox as a long-lived one stands after this many sync
+            steps (the clock ``syncs_before * sync_step`` later, the world changed as often).
+        now: an injected clock (epoch seconds, like ``time.time``) for the rate limiter,
+            token expiry, ``X-RateLimit-Reset``, the ``Date`` header, maintenance windows and
+            the data timestamps; ``None`` = real time for the limiter and the deterministic
+            virtual clock for the data.
 
     Example:
         >>> SandboxConfig.preset("bench").scale
@@ -132,7 +269,7 @@ class SandboxConfig:
     as_of: date = date(2026, 11, 1)
     scale: float = 1.0
     quirks: bool = True
-    invalid: bool | int = False
+    invalid: bool | int = 1
     faults: FaultConfig = field(default_factory=FaultConfig)
     rate_limit_per_minute: int | None = None
     rate_limit_window_s: float = 60.0
@@ -140,8 +277,17 @@ class SandboxConfig:
     max_page_size: int = 100
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    sync_step: timedelta | None = timedelta(days=1)
+    syncs_before: int = 0
+    now: Callable[[], float] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.sync_step is not None and self.sync_step <= timedelta(0):
+            raise ConfigError("SandboxConfig.sync_step must be a positive timedelta or None")
+        if self.syncs_before < 0:
+            raise ConfigError("SandboxConfig.syncs_before must be >= 0")
+        if self.syncs_before and self.sync_step is None:
+            raise ConfigError("SandboxConfig.syncs_before needs a sync_step")
         if not self.scale > 0:
             raise ConfigError(f"SandboxConfig.scale={self.scale!r} must be > 0")
         if int(500 * self.scale) < 1:
@@ -161,7 +307,8 @@ class SandboxConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> SandboxConfig:
-        """A named configuration: ``demo`` (scale 1), ``small`` (0.2), ``bench`` (scale 100).
+        """A named configuration: ``demo`` (scale 1), ``small`` (0.2), ``bench`` (scale 100,
+        a clean and static world: no invalid records, no sync step).
 
         Example:
             >>> SandboxConfig.preset("bench", seed=1).inventory_rows
@@ -206,5 +353,5 @@ class SandboxConfig:
 PRESETS: dict[str, SandboxConfig] = {
     "demo": SandboxConfig(),
     "small": SandboxConfig(scale=0.2),
-    "bench": SandboxConfig(scale=100.0, max_page_size=1000),
+    "bench": SandboxConfig(scale=100.0, max_page_size=1000, invalid=0, sync_step=None),
 }

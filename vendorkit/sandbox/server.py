@@ -13,6 +13,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -76,9 +77,36 @@ class SandboxTransport(httpx.BaseTransport):
                 request=request,
             )
         headers = list(resp.headers)
+        if resp.trickle_headers_s:  # no socket to trickle on: the head arrives that late
+            time.sleep(resp.trickle_headers_s * (len(headers) + 1))
+        encoded = any(k.lower() == "content-encoding" for k, _ in headers)
+        if resp.stream is not None or resp.trickle_body_s or encoded:
+            if resp.stream is None:
+                headers.append(("Content-Length", str(len(resp.body))))
+            elif resp.content_length is not None:
+                headers.append(("Content-Length", str(resp.content_length)))
+            stream = _Stream(resp.stream or [resp.body], resp.trickle_body_s)
+            return httpx.Response(resp.status, headers=headers, stream=stream, request=request)
         if resp.status != 204:
             headers.append(("Content-Length", str(len(resp.body))))
         return httpx.Response(resp.status, headers=headers, content=resp.body, request=request)
+
+
+class _Stream(httpx.SyncByteStream):
+    """A response body as chunks (huge or endless), optionally one byte per ``trickle_s``."""
+
+    def __init__(self, chunks: Iterable[bytes], trickle_s: float | None) -> None:
+        self._chunks = chunks
+        self._trickle_s = trickle_s
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            if self._trickle_s:
+                for i in range(len(chunk)):
+                    time.sleep(self._trickle_s)
+                    yield chunk[i : i + 1]
+            elif chunk:
+                yield chunk
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -102,6 +130,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, resp: Response, *, head_only: bool = False) -> None:
         if resp.delay_s > 0:
             time.sleep(resp.delay_s)
+        if not head_only and (
+            resp.stream is not None or resp.trickle_body_s or resp.trickle_headers_s
+        ):
+            with contextlib.suppress(OSError):  # the client gave up: that is the point
+                self._send_hostile(resp)
+            return
         lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Status')}"]
         lines += [f"{k}: {v}" for k, v in resp.headers]
         if resp.status != 204:
@@ -121,9 +155,56 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(head + resp.body)
 
+    def _send_hostile(self, resp: Response) -> None:
+        """Hostile modes: streamed (sized or endless chunked) bodies, trickled heads and bodies."""
+        lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Status')}"]
+        lines += [f"{k}: {v}" for k, v in resp.headers]
+        chunked = resp.stream is not None and resp.content_length is None
+        if chunked:
+            lines.append("Transfer-Encoding: chunked")
+        elif resp.status != 204:
+            size = resp.content_length if resp.stream is not None else len(resp.body)
+            lines.append(f"Content-Length: {size}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        if resp.trickle_headers_s:
+            for line in lines:
+                self.wfile.write(f"{line}\r\n".encode("latin-1"))
+                self.wfile.flush()
+                time.sleep(resp.trickle_headers_s)
+            self.wfile.write(b"\r\n")
+        else:
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.wfile.flush()
+        chunks = resp.stream if resp.stream is not None else [resp.body]
+        for chunk in chunks:
+            if resp.trickle_body_s:
+                for i in range(len(chunk)):
+                    self._write(chunk[i : i + 1], chunked)
+                    time.sleep(resp.trickle_body_s)
+            else:
+                self._write(chunk, chunked)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+    def _write(self, data: bytes, chunked: bool) -> None:
+        if not data:
+            return
+        if chunked:
+            data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
+        self.wfile.write(data)
+        self.wfile.flush()
+
     # every method reaches the app, which answers 405 with the JSON error body for the
     # ones an endpoint does not support (instead of http.server's 501 HTML page)
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        # any other method (QUERY, PROPFIND, ...) too: http.server would answer 501 HTML
+        if name.startswith("do_") and name[3:].isalpha():
+            return self._dispatch
+        raise AttributeError(name)
 
     def do_HEAD(self) -> None:
         """Like GET without the body (same status and headers); faults are not applied."""
