@@ -356,16 +356,16 @@ def _fetch_and_stage(
     if run.point.server_start is None:
         run.point = replace(run.point, server_start=server_start)
     passes = 1
-    first = pass_start or server_start
+    first = server_start if resuming else (pass_start or server_start)
     took = (last_date - first) if last_date is not None else timedelta(0)
     if ignores:
         notes.append(
             "this server ignores updatedSince (it sent records older than the cursor, or as "
             "many as a full read): every sync of this endpoint is a full read; no catch-up pass"
         )
-    elif took <= catch_up_after:
+    elif took <= catch_up_after and not resuming:
         pass  # a pass shorter than the overlap: the next sync's overlap re-reads its changes
-    else:
+    else:  # a long pass, or a resumed one (records may have changed since it started)
         passes += 1
         ignores = _catch_up(client, run, stats, first, ep.cursor_field, notes)
     return _Outcome(server_start, passes, ignores, notes)
