@@ -184,3 +184,46 @@ def test_a_server_that_ignores_updated_since_costs_one_full_read(
         assert "ignores updatedSince" in note
         assert store_status(store).filter(endpoint="inventory")["full_reads_forced"][0]
         assert compare_with_truth(store, srv.sandbox, ("inventory",)).exact
+
+
+def test_a_maintenance_window_keeps_the_checkpoint_and_the_next_sync_resumes(
+    tmp_path: Path,
+) -> None:
+    """503 maintenance mid-sync (simulated time, real limits): the wait is beyond the cap, the
+    sync stops saying when to retry, its chunks stay; after the window the next sync fetches
+    page 1 again and the pages after the last committed chunk, and equals the ground truth."""
+    from datetime import UTC, datetime
+
+    from vendorkit.sandbox.clock import SimulatedClock
+
+    start = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    clock = SimulatedClock(start)
+    window = (start + timedelta(seconds=25), start + timedelta(hours=2))
+    config = SandboxConfig(
+        scale=0.2,
+        invalid=0,
+        now=clock.now,
+        rate_limit_per_minute=12,  # the pacer waits a window after 12 calls: time passes
+        faults=FaultConfig(maintenance=(window,)),
+    )
+    db = tmp_path / "vk.duckdb"
+    with served(config) as srv, Store(db) as store:
+        settings = srv.settings(db, page_size=PAGE, workers=1, max_wait_s=60)
+        with VendorClient(settings, clock=clock.now, sleep=clock.sleep) as client:
+            first = run_sync(store, client, ["inventory"], chunk_records=CHUNK)
+        row = first["inventory"]
+        assert row.outcome == "failed" and "maintenance" in (row.error or "").lower()
+        status = store_status(store).filter(endpoint="inventory").row(0, named=True)
+        staged = status["unfinished_pages"]
+        assert staged and staged % (CHUNK // PAGE) == 0
+        fetched_before = _pages_served(srv.sandbox.app, "inventory")
+        srv.sandbox.app.reset_stats()
+        clock.sleep((window[1] - start).total_seconds())
+        with VendorClient(settings, clock=clock.now, sleep=clock.sleep) as client:
+            second = run_sync(store, client, ["inventory"], chunk_records=CHUNK)
+        assert second.ok, str(second)
+        total = status["unfinished_pages_total"]
+        served_now = _pages_served(srv.sandbox.app, "inventory")
+        assert served_now == total - staged + 1  # page 1, then the pages not committed
+        assert fetched_before + served_now - total <= 1 + CHUNK // PAGE
+        assert compare_with_truth(store, srv.sandbox, ("inventory",)).exact
