@@ -859,6 +859,14 @@ SYNC_LOG = Table(
             )
         ),
         Column("error", _S, "The error of a failed endpoint.", derived=_LOG, nullable=True),
+        Column(
+            "note",
+            _S,
+            "What the engine decided: resumed from a checkpoint, restarted, skipped the "
+            "catch-up pass, or that this server ignores updatedSince (forces full reads).",
+            derived=_LOG,
+            nullable=True,
+        ),
     ),
     key=("sync_id", "endpoint"),
 )

@@ -2,7 +2,7 @@
 
 Commands::
 
-    vendorkit sync [--full] [--endpoint E ...]   fetch from the API (or the sandbox) into the store
+    vendorkit sync [--full] [--restart] [-e E] fetch from the API (or the sandbox) into the store
     vendorkit status                             per endpoint: last sync, age, rows, rejects
     vendorkit report [--out PATH]                write the self-contained HTML report
     vendorkit rejects [--endpoint E] [--limit N] records quarantined by validation, with reasons
@@ -376,12 +376,18 @@ def main() -> None:
     type=click.Choice(ENDPOINT_NAMES),
     help="Endpoint to sync (repeatable; default: all).",
 )
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Discard an unfinished sync instead of resuming it from its checkpoint.",
+)
 @common_options
-def sync(ctx: Ctx, full: bool, endpoints: tuple[str, ...]) -> None:
+def sync(ctx: Ctx, full: bool, endpoints: tuple[str, ...], restart: bool) -> None:
     """Fetch inventory, orders and shipments into the store.
 
     Incremental by default (only records updated since the last sync); --full refetches
-    everything. Progress bars are drawn on stderr when it is a terminal. When an endpoint
+    everything. An interrupted sync is resumed from the page after the last one stored;
+    --restart starts it again from page 1. Progress bars are drawn on stderr when it is a terminal. When an endpoint
     failed (the others are still committed) the exit code is that of the failure's error
     class (4 bad credentials, 5 network, 7 rate limit, 12 store locked, ...).
     """
@@ -391,7 +397,11 @@ def sync(ctx: Ctx, full: bool, endpoints: tuple[str, ...]) -> None:
     sandbox_banner(settings)
     with _progress(ctx) as bars, vk.connect(settings=settings) as handle:
         report = handle.sync(
-            list(endpoints) or None, full=full, on_progress=bars, raise_on_failure=False
+            list(endpoints) or None,
+            full=full,
+            on_progress=bars,
+            raise_on_failure=False,
+            restart=restart,
         )
     if ctx.as_json:
         emit_json(report.to_dict())

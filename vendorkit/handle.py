@@ -258,6 +258,7 @@ class Handle:
         full: bool = False,
         on_progress: Callable[[Any], None] | None = None,
         raise_on_failure: bool = True,
+        restart: bool = False,
     ) -> SyncReport:
         """Fetch endpoints from the Vendor API (or the sandbox) into the store.
 
@@ -276,6 +277,8 @@ class Handle:
             on_progress: called with each progress event (e.g. ``vendorkit.progress.ProgressBars``).
             raise_on_failure: raise :class:`~vendorkit.errors.SyncError` when an endpoint
                 failed (default); ``False`` returns the report instead.
+            restart: discard an unfinished sync (by default it is resumed from the page
+                after the last one stored) and start again from page 1.
 
         Returns:
             A :class:`~vendorkit.sync.SyncReport` (prints as a table).
@@ -312,6 +315,7 @@ class Handle:
                         retention=self.settings.archive_retention_syncs,
                         source=self.settings.source,
                         lock=False,
+                        restart=restart,
                     )
                 finally:
                     self._on_progress = None

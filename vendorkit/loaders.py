@@ -376,6 +376,12 @@ _STATUS_SCHEMA: dict[str, pl.DataType] = {
     "snapshots": pl.Int64(),
     "rejects": pl.Int64(),
     "updated_since": pl.Datetime("us", "UTC"),
+    "unfinished_sync": pl.String(),
+    "unfinished_pages": pl.Int64(),
+    "unfinished_pages_total": pl.Int64(),
+    "unfinished_age_s": pl.Int64(),
+    "full_reads_forced": pl.Boolean(),
+    "note": pl.String(),
 }
 
 
@@ -399,7 +405,11 @@ def store_status(store: Store) -> pl.DataFrame:
     Columns: endpoint, source (of the last successful sync), last_sync_at (its local
     finish time), age_s (whole seconds since then), last_outcome / last_error (of the latest
     attempt), rows (header rows; inventory = latest snapshot), lines (order/shipment lines),
-    snapshots (inventory), rejects (quarantined rows), updated_since (next incremental cursor).
+    snapshots (inventory), rejects (quarantined rows), updated_since (next incremental cursor),
+    then an unfinished sync, if any (``unfinished_sync`` id, ``unfinished_pages`` staged of
+    ``unfinished_pages_total``, ``unfinished_age_s`` since its last checkpoint; the next
+    sync resumes it), ``full_reads_forced`` (the server ignores ``updatedSince``) and
+    ``note`` (the latest sync's note).
 
     Example:
         >>> with Store(":memory:") as store:
@@ -415,7 +425,7 @@ def store_status(store: Store) -> pl.DataFrame:
         q = store._query
         log = q(
             con,
-            "SELECT endpoint, outcome, error, finished_at, source, "
+            "SELECT endpoint, outcome, error, note, finished_at, source, "
             "row_number() OVER (PARTITION BY endpoint ORDER BY started_at DESC) AS n, "
             "row_number() OVER (PARTITION BY endpoint, outcome = 'ok' "
             "ORDER BY started_at DESC) AS n_ok FROM sync_log",
@@ -445,12 +455,38 @@ def store_status(store: Store) -> pl.DataFrame:
             q(con, "SELECT endpoint, count(*) AS n FROM rejects GROUP BY endpoint").iter_rows()
         )
         cursors = dict(q(con, "SELECT endpoint, updated_since FROM cursors").iter_rows())
+        has_checkpoints = q(
+            con,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'sync_checkpoints'",
+        ).item()
+        unfinished = (
+            {
+                r["endpoint"]: r
+                for r in q(
+                    con,
+                    "SELECT endpoint, sync_id, last_page, pages_total, updated_at, "
+                    "row_number() OVER (PARTITION BY endpoint ORDER BY updated_at DESC) AS n "
+                    "FROM sync_checkpoints",
+                )
+                .filter(pl.col("n") == 1)
+                .iter_rows(named=True)
+            }
+            if has_checkpoints
+            else {}
+        )
+        forced = {
+            k.split(":", 1)[1]
+            for (k,) in q(
+                con, "SELECT key FROM vendorkit_meta WHERE key LIKE 'ignores_updated_since:%'"
+            ).iter_rows()
+        }
     for endpoint, ep in catalog.ENDPOINTS.items():
         mine = log.filter(pl.col("endpoint") == endpoint)
         last = mine.filter(pl.col("n") == 1)
         ok = mine.filter((pl.col("outcome") == "ok") & (pl.col("n_ok") == 1))
         last_at = ok["finished_at"][0] if ok.height else None
         header, *child = ep.tables
+        open_sync = unfinished.get(endpoint)
         rows.append(
             {
                 "endpoint": endpoint,
@@ -464,6 +500,14 @@ def store_status(store: Store) -> pl.DataFrame:
                 "snapshots": snapshots.get(endpoint),
                 "rejects": rejects.get(endpoint, 0),
                 "updated_since": cursors.get(endpoint),
+                "unfinished_sync": open_sync["sync_id"] if open_sync else None,
+                "unfinished_pages": open_sync["last_page"] if open_sync else None,
+                "unfinished_pages_total": open_sync["pages_total"] if open_sync else None,
+                "unfinished_age_s": (
+                    int((now - open_sync["updated_at"]).total_seconds()) if open_sync else None
+                ),
+                "full_reads_forced": endpoint in forced,
+                "note": last["note"][0] if last.height and "note" in last.columns else None,
             }
         )
     return pl.DataFrame(rows, schema=_STATUS_SCHEMA)

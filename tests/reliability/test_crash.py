@@ -26,8 +26,10 @@ from typing import Any
 import pytest
 
 import vendorkit
+from vendorkit.http.client import VendorClient
 from vendorkit.sandbox import FaultConfig, SandboxConfig
 from vendorkit.store import Store
+from vendorkit.sync import run_sync
 
 from .helpers import CLIENT_ID, CLIENT_SECRET, compare_with_truth, served, snapshot
 
@@ -243,3 +245,78 @@ def test_kill_9_of_the_installed_vendorkit_command(tmp_path: Path, tally: Any) -
         assert compare_with_truth(store, api.sandbox).exact
     tally.add("crash_trials")
     tally.add("crash_kills_mid_sync", int(proc.returncode == -signal.SIGKILL))
+
+
+_RESUME_CHILD = """
+import sys
+from vendorkit.config import Settings
+from vendorkit.http.client import VendorClient
+from vendorkit.http.client import VendorClient
+from vendorkit.store import Store
+from vendorkit.sync import run_sync
+from vendorkit.sync import run_sync
+db, base_url, token_url = sys.argv[1:4]
+settings = Settings(db=db, base_url=base_url, token_url=token_url, client_id={cid!r},
+                    client_secret={secret!r}, page_size=10, workers=2)
+with Store(db) as store, VendorClient(settings) as client:
+    run_sync(store, client, ["inventory"], chunk_records=100)
+"""
+
+
+def test_kill_9_at_half_the_pages_then_resume_refetches_at_most_a_chunk(
+    tmp_path: Path, tally: Any
+) -> None:
+    """kill -9 once ~50 % of the pages were served; the next sync fetches page 1 again (the
+    recordsFound check), the pages after the last committed chunk, and nothing else."""
+    db = tmp_path / "resume.duckdb"
+    config = SandboxConfig(scale=0.4, invalid=0, sync_step=None, faults=FaultConfig(latency_ms=5))
+    with served(config) as api:
+        app = api.sandbox.app
+        code = _RESUME_CHILD.format(cid=CLIENT_ID, secret=CLIENT_SECRET)
+        env = _env(db)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(db), api.server.base_url, api.server.token_url],
+            env=env,
+            cwd=str(ROOT),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        total = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            served_pages = app.stats().get("inventory", {}).get("pages_served", 0)
+            if total is None and served_pages:
+                total = -(-api.sandbox.ground_truth("inventory").height // 10)
+            if total and served_pages >= total // 2:
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL, "the sync ended before it was killed"
+        assert total is not None
+        before_kill = app.stats()["inventory"]["pages_served"]
+        app.reset_stats()
+        store = Store(db)
+        staged = store.query(
+            "SELECT last_page FROM sync_checkpoints WHERE endpoint = 'inventory'"
+        ).item()
+        with VendorClient(api.settings(db, page_size=10)) as client:
+            report = run_sync(store, client, ["inventory"], chunk_records=100)
+        assert report.ok, str(report)
+        after = app.stats()["inventory"]["pages_served"]
+        catch_up = store.query(
+            "SELECT count(*) FROM raw_pages WHERE sync_id = ? AND pass_number = 2 "
+            "AND body_size > 0",
+            [report.sync_id],
+        ).item()
+        after -= catch_up  # the catch-up pass's pages (records changed since the start)
+        refetched = before_kill + after - total
+        # page 1 again, plus what the killed sync fetched after its last committed chunk
+        assert after == total - staged + 1
+        assert refetched <= 1 + 10 + 4  # one chunk (10 pages) + the fetch window (2 x 2)
+        assert compare_with_truth(store, api.sandbox, ("inventory",)).exact
+        print(f"kill -9 at {before_kill}/{total} pages, {staged} committed, {refetched} again")
+        tally.note(
+            f"kill -9 at {before_kill}/{total} pages: {staged} pages committed, "
+            f"{refetched} pages fetched again by the resumed sync"
+        )

@@ -137,7 +137,7 @@ def test_sync_under_faults_matches_ground_truth(name: str, tmp_path: Path, tally
     ("name", "fault_kwargs"),
     [
         ("persistent-5xx", {"error_rate": 1.0, "max_consecutive": 1000}),
-        ("mostly-5xx", {"error_rate": 0.5, "max_consecutive": 1000}),
+        ("mostly-5xx", {"error_rate": 0.8, "max_consecutive": 1000}),
         ("persistent-truncation", {"truncate_rate": 1.0, "max_consecutive": 1000}),
         ("persistent-reset", {"drop_rate": 1.0, "max_consecutive": 1000}),
     ],

@@ -148,13 +148,16 @@ def test_sync_passes_options_and_prints_report_with_sandbox_banner(
 ):
     calls: list[dict[str, Any]] = []
 
-    def fake_sync(self, endpoints=None, *, full=False, on_progress=None, raise_on_failure=True):
+    def fake_sync(
+        self, endpoints=None, *, full=False, on_progress=None, raise_on_failure=True, restart=False
+    ):
         calls.append(
             {
                 "endpoints": endpoints,
                 "full": full,
                 "db": self.settings.db_path,
                 "raise": raise_on_failure,
+                "restart": restart,
             }
         )
         on_progress(SimpleNamespace(endpoint="orders", pages_done=1, pages_total=2, records=7))
@@ -164,8 +167,20 @@ def test_sync_passes_options_and_prints_report_with_sandbox_banner(
     db = str(tmp_path / "x.duckdb")
     result = runner.invoke(main, ["sync", "--full", "-e", "orders", "-e", "inventory", "--db", db])
     assert result.exit_code == 0, result.output
-    assert calls == [{"endpoints": ["orders", "inventory"], "full": True, "db": db, "raise": False}]
+    assert calls == [
+        {
+            "endpoints": ["orders", "inventory"],
+            "full": True,
+            "db": db,
+            "raise": False,
+            "restart": False,
+        }
+    ]
     assert "sync s-test (source: sandbox)" in result.stdout
+    calls.clear()
+    result = runner.invoke(main, ["sync", "--restart", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert calls[0]["restart"] is True
     assert result.stderr.count("SANDBOX DATA") == 1  # one notice, not a banner and a log line
     assert "SANDBOX" not in result.stdout
 

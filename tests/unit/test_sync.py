@@ -74,7 +74,8 @@ def test_incremental_uses_server_clock_minus_overlap_and_loads_exactly_the_chang
         world.advance(timedelta(hours=2))
         world.touch("inventory", 4, quantity="77")
         report = run_sync(store, client, ["inventory"], normaliser=fake_normalise)
-        assert client.calls[-2][1] == T0 - CURSOR_OVERLAP  # main pass
+        # one pass: it was shorter than the overlap, so no catch-up pass
+        assert client.calls[-1][1] == T0 - CURSOR_OVERLAP and len(client.calls) == 2
         row = report["inventory"]
         # the change, plus P000 in both warehouses (updated at T0, inside the overlap)
         assert not row.full_refresh and row.fetched == 3
@@ -104,14 +105,14 @@ def test_catch_up_pass_picks_up_a_change_made_during_the_fetch() -> None:
 
     def change(w: FakeWorld) -> None:  # once, after page 1 was served, record 0 changes
         del w.during[("inventory", 1)]
-        w.advance(timedelta(minutes=1))
+        w.advance(CURSOR_OVERLAP + timedelta(minutes=1))  # a pass longer than the overlap
         w.touch("inventory", 0, quantity="555")
 
     world.during[("inventory", 1)] = change
     with Store(":memory:") as store:
         report = sync(store, world, endpoints=["inventory"])
         row = report["inventory"]
-        assert row.passes == 3  # main pass, a catch-up with the change, one with nothing new
+        assert row.passes == 2  # main pass, one catch-up pass with the change
         inv = store.read_table("inventory").filter(pl.col("part_number") == "P000")
         assert inv.filter(pl.col("warehouse_id") == "10")["quantity_on_hand"].item() == 555
         # the catch-up (updatedSince = the main pass's start, inclusive) brought P000|10's new
@@ -158,8 +159,8 @@ def test_write_failure_rolls_back_the_whole_endpoint(monkeypatch: pytest.MonkeyP
         def explode(*args: Any, **kwargs: Any) -> None:
             raise StoreError("disk full (injected)")
 
-        # apply_tables runs after the archive insert inside the same transaction
-        monkeypatch.setattr(Store, "insert_rejects", explode)
+        # set_cursor runs after the staged rows were applied, inside the same transaction
+        monkeypatch.setattr(Store, "set_cursor", explode)
         report = sync(store, world, endpoints=["orders"])
         assert report["orders"].outcome == "failed"
         assert_same(snapshot(store), before)

@@ -343,6 +343,7 @@ class VendorClient:
         page_size: int | None = None,
         *,
         stats: FetchStats | None = None,
+        start_page: int = 1,
     ) -> Iterator[Page]:
         """Yield every page of ``endpoint`` in page order.
 
@@ -358,6 +359,8 @@ class VendorClient:
             updated_since: only records updated at or after this instant (``updatedSince``).
             page_size: records per page (default ``settings.page_size``; the API caps it).
             stats: a :class:`FetchStats` to update while fetching (optional).
+            start_page: resume a fetch: page 1 is still fetched and yielded (it carries
+                ``recordsFound``), then the planned pages from ``start_page`` on.
 
         Raises:
             AuthError, RateLimitError, ApiError, TransportError, ContractError: each names the
@@ -391,6 +394,8 @@ class VendorClient:
         stats.pages_total = paginator.pages_total
         yield deliver(first)
         planned = paginator.plan()
+        if planned and start_page > planned.start:
+            planned = range(min(start_page, planned.stop), planned.stop)
         if planned:
             pacer.set_demand(len(planned))
             request = paginator.update_request(request)  # the page size page 1 settled

@@ -18,6 +18,7 @@ from vendorkit.store.ddl import (
     to_typed,
     typed_empty,
 )
+from vendorkit.store.staging import Checkpoint
 
 __all__ = [
     "ENDPOINT_TABLES",
@@ -25,6 +26,7 @@ __all__ = [
     "TABLE_KEYS",
     "TABLE_SCHEMAS",
     "WRITE_MEMORY_LIMIT",
+    "Checkpoint",
     "CursorState",
     "Store",
     "StoreConnection",

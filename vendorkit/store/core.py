@@ -41,7 +41,7 @@ import duckdb
 import polars as pl
 
 from vendorkit.errors import StoreError
-from vendorkit.store import writers
+from vendorkit.store import staging, writers
 from vendorkit.store.connection import StoreConnection
 from vendorkit.store.ddl import TABLE_KEYS, TABLE_SCHEMAS, _q, snapshot_views, to_typed, typed_empty
 from vendorkit.store.writers import _first
@@ -323,3 +323,56 @@ class Store(StoreConnection):
         Returns the number of pages deleted.
         """
         return writers.purge_archive(con, endpoint, keep_syncs)
+
+    # -- staging and checkpoints (resumable syncs; see vendorkit.store.staging) --------
+
+    def checkpoint(
+        self, con: duckdb.DuckDBPyConnection, endpoint: str
+    ) -> staging.Checkpoint | None:
+        """The newest unfinished sync of ``endpoint`` (its checkpoint), or ``None``."""
+        return staging.checkpoint(con, endpoint)
+
+    def stage_chunk(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        point: staging.Checkpoint,
+        tables: dict[str, pl.DataFrame],
+        pages: pl.DataFrame,
+        rejects: pl.DataFrame,
+    ) -> None:
+        """Stage one chunk of a sync with its checkpoint (inside :meth:`write`)."""
+        staging.stage_chunk(con, point, tables, pages, rejects)
+
+    def discard_staged(self, con: duckdb.DuckDBPyConnection, sync_id: str, endpoint: str) -> None:
+        """Drop an unfinished sync's staging rows and checkpoint (inside :meth:`write`)."""
+        staging.discard(con, sync_id, endpoint)
+
+    def apply_staged(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        endpoint: str,
+        sync_id: str,
+        *,
+        snapshot_at: datetime,
+        full: bool,
+        rejected_at: datetime,
+        status_history: bool = True,
+        archive: bool = True,
+    ) -> staging.Applied:
+        """Move a staged sync into the typed tables, rejects and archive (inside :meth:`write`)."""
+        return staging.apply_staged(
+            con,
+            endpoint,
+            sync_id,
+            snapshot_at=snapshot_at,
+            full=full,
+            rejected_at=rejected_at,
+            status_history=status_history,
+            archive=archive,
+        )
+
+    def adopt_staged(
+        self, con: duckdb.DuckDBPyConnection, old: str, new: str, endpoint: str
+    ) -> None:
+        """Hand an unfinished sync's staging to the sync resuming it (inside :meth:`write`)."""
+        staging.adopt(con, old, new, endpoint)

@@ -161,6 +161,9 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS rejects ({cols})")
     for ep in views.values():
         con.execute(_snapshot_view_ddl(ep))
+    from vendorkit.store.staging import create_staging  # staging derives from the same DDL
+
+    create_staging(con)
     if not con.execute("SELECT count(*) FROM vendorkit_meta").fetchall()[0][0]:
         con.execute("INSERT INTO vendorkit_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 

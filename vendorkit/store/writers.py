@@ -113,65 +113,91 @@ def apply_tables(
     when the endpoint has a status column and ``status_history`` is true.
     """
     ep = catalog.get_endpoint(endpoint)
-    frames = {name: tables.get(name, typed_empty(name)) for name in ep.tables}
+    sources: dict[str, str] = {}
+    try:
+        for name in ep.tables:
+            frame = tables.get(name, typed_empty(name)).select(list(TABLE_SCHEMAS[name]))
+            sources[name] = f"_vk_new_{name}"
+            con.register(sources[name], _for_duckdb(frame).to_arrow(compat_level=_ARROW))
+        apply_relations(
+            con,
+            endpoint,
+            sources,
+            sync_id=sync_id,
+            snapshot_at=snapshot_at,
+            full=full,
+            status_history=status_history,
+        )
+    finally:
+        for view in sources.values():
+            con.unregister(view)
+
+
+def apply_relations(
+    con: duckdb.DuckDBPyConnection,
+    endpoint: str,
+    sources: dict[str, str],
+    *,
+    sync_id: str,
+    snapshot_at: datetime,
+    full: bool,
+    status_history: bool = True,
+) -> None:
+    """:func:`apply_tables` over relations already in DuckDB (table -> view/table name,
+    keys unique), e.g. the deduplicated staging of a sync: nothing passes through Python."""
+    ep = catalog.get_endpoint(endpoint)
     if ep.write == "snapshot":
         write_snapshot(
-            con, ep, frames[ep.table.name], sync_id=sync_id, snapshot_at=snapshot_at, full=full
+            con, ep, sources[ep.table.name], sync_id=sync_id, snapshot_at=snapshot_at, full=full
         )
         return
     if ep.status is not None and status_history:
         write_status_history(
-            con, ep, frames[ep.table.name], sync_id=sync_id, observed_at=snapshot_at
+            con, ep, sources[ep.table.name], sync_id=sync_id, observed_at=snapshot_at
         )
-    write_upsert(con, ep, frames, full=full)
+    write_upsert(con, ep, sources, full=full)
 
 
 def write_upsert(
     con: duckdb.DuckDBPyConnection,
     ep: catalog.Endpoint,
-    frames: dict[str, pl.DataFrame],
+    sources: dict[str, str],
     *,
     full: bool,
 ) -> None:
     """Full: replace the record and child tables. Incremental: delete the re-sent keys (and
-    their child rows), then insert."""
+    their child rows), then insert. ``sources``: table -> relation holding the new rows."""
     header = ep.table
-    head = frames[header.name]
+    view = _q(sources[header.name])
     key = header.key
-    view = "_vk_new_header"
-    con.register(view, _for_duckdb(head.select(key)).to_arrow(compat_level=_ARROW))
-    try:
-        for table in ep.tables:
-            if full:
-                con.execute(f"DELETE FROM {_q(table)}")
-            elif len(key) == 1:
-                con.execute(
-                    f"DELETE FROM {_q(table)} WHERE {_q(key[0])} IN "
-                    f"(SELECT {_q(key[0])} FROM {_q(view)})"
-                )
-            else:
-                match = _matches(key, "n", _q(table))
-                con.execute(
-                    f"DELETE FROM {_q(table)} WHERE EXISTS (SELECT 1 FROM {_q(view)} n "
-                    f"WHERE {match})"
-                )
-    finally:
-        con.unregister(view)
     for table in ep.tables:
-        insert_frame(con, table, frames[table].select(list(TABLE_SCHEMAS[table])))
+        if full:
+            con.execute(f"DELETE FROM {_q(table)}")
+        elif len(key) == 1:
+            con.execute(
+                f"DELETE FROM {_q(table)} WHERE {_q(key[0])} IN (SELECT {_q(key[0])} FROM {view})"
+            )
+        else:
+            match = _matches(key, "n", _q(table))
+            con.execute(
+                f"DELETE FROM {_q(table)} WHERE EXISTS (SELECT 1 FROM {view} n WHERE {match})"
+            )
+    for table in ep.tables:
+        cols = ", ".join(_q(c) for c in TABLE_SCHEMAS[table])
+        con.execute(f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {_q(sources[table])}")
 
 
 def write_status_history(
     con: duckdb.DuckDBPyConnection,
     ep: catalog.Endpoint,
-    head: pl.DataFrame,
+    source: str,
     *,
     sync_id: str,
     observed_at: datetime,
 ) -> None:
     """Append a status-history row for every record whose status (or a tracked column, see
     :attr:`vendorkit.catalog.Endpoint.tracked`) differs from the stored one (call before the
-    records are replaced)."""
+    records are replaced). ``source``: the relation of new records."""
     hist = ep.status_history_table
     if hist is None or ep.status is None:
         return
@@ -179,26 +205,21 @@ def write_status_history(
     status, spelled = ep.status, f"{ep.status}_raw"
     watched = (status, *ep.tracked)  # a change in any of these writes a history row
     names = (*key, status, spelled, *ep.tracked)
-    view = "_vk_new_status"
-    con.register(view, _for_duckdb(head.select(*names)).to_arrow(compat_level=_ARROW))
-    try:
-        cols = ", ".join(_q(c) for c in names)
-        picked = ", ".join(f"n.{_q(c)}" for c in names)
-        match = _matches(key, "o", "n")
-        changed = " OR ".join(f"o.{_q(c)} IS DISTINCT FROM n.{_q(c)}" for c in watched)
-        con.execute(
-            f"INSERT INTO {_q(hist.name)} ({cols}, observed_at, sync_id) SELECT {picked}, ?, ? "
-            f"FROM {_q(view)} n LEFT JOIN {_q(ep.table.name)} o ON {match} WHERE {changed}",
-            [observed_at, sync_id],
-        )
-    finally:
-        con.unregister(view)
+    cols = ", ".join(_q(c) for c in names)
+    picked = ", ".join(f"n.{_q(c)}" for c in names)
+    match = _matches(key, "o", "n")
+    changed = " OR ".join(f"o.{_q(c)} IS DISTINCT FROM n.{_q(c)}" for c in watched)
+    con.execute(
+        f"INSERT INTO {_q(hist.name)} ({cols}, observed_at, sync_id) SELECT {picked}, ?, ? "
+        f"FROM {_q(source)} n LEFT JOIN {_q(ep.table.name)} o ON {match} WHERE {changed}",
+        [observed_at, sync_id],
+    )
 
 
 def write_snapshot(
     con: duckdb.DuckDBPyConnection,
     ep: catalog.Endpoint,
-    frame: pl.DataFrame,
+    source: str,
     *,
     sync_id: str,
     snapshot_at: datetime,
@@ -206,8 +227,8 @@ def write_snapshot(
 ) -> None:
     """Append a full snapshot to ``<name>_history`` and list it in ``<name>_snapshots``.
 
-    An incremental sync's snapshot is the changed rows plus the previous snapshot's rows
-    whose key was not re-sent.
+    ``source``: the relation of new rows. An incremental sync's snapshot is the changed
+    rows plus the previous snapshot's rows whose key was not re-sent.
     """
     hist, snaps = ep.history_table, ep.snapshots_table
     assert hist is not None and snaps is not None
@@ -216,24 +237,20 @@ def write_snapshot(
     previous = latest_snapshot_id(con, ep.name)
     row = _first(con.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {_q(snaps)}"))
     seq = row[0] if row else 1
-    view = f"_vk_new_{ep.name}"
-    con.register(view, _for_duckdb(frame.select(cols)).to_arrow(compat_level=_ARROW))
-    try:
+    view = _q(source)
+    con.execute(
+        f"INSERT INTO {_q(hist.name)} (sync_id, snapshot_at, {collist}) "
+        f"SELECT ?, ?, {collist} FROM {view}",
+        [sync_id, snapshot_at],
+    )
+    if not full and previous is not None:
+        match = _matches(ep.table.key, "n", "p")
         con.execute(
             f"INSERT INTO {_q(hist.name)} (sync_id, snapshot_at, {collist}) "
-            f"SELECT ?, ?, {collist} FROM {_q(view)}",
-            [sync_id, snapshot_at],
+            f"SELECT ?, ?, {collist} FROM {_q(hist.name)} p WHERE p.sync_id = ? "
+            f"AND NOT EXISTS (SELECT 1 FROM {view} n WHERE {match})",
+            [sync_id, snapshot_at, previous],
         )
-        if not full and previous is not None:
-            match = _matches(ep.table.key, "n", "p")
-            con.execute(
-                f"INSERT INTO {_q(hist.name)} (sync_id, snapshot_at, {collist}) "
-                f"SELECT ?, ?, {collist} FROM {_q(hist.name)} p WHERE p.sync_id = ? "
-                f"AND NOT EXISTS (SELECT 1 FROM {_q(view)} n WHERE {match})",
-                [sync_id, snapshot_at, previous],
-            )
-    finally:
-        con.unregister(view)
     count = _first(
         con.execute(f"SELECT count(*) FROM {_q(hist.name)} WHERE sync_id = ?", [sync_id])
     )
