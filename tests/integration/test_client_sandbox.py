@@ -67,7 +67,7 @@ def assert_matches_ground_truth(sandbox: Sandbox, results: dict[str, FetchResult
 def test_open_client_without_credentials_serves_the_sandbox_over_http(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = Settings(_env_file=None, sandbox_scale=0.2, page_size=100)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, sandbox_scale=0.2, page_size=100, sandbox_invalid=0)  # type: ignore[call-arg]
     with (
         caplog.at_level(logging.WARNING, logger="vendorkit.client"),
         open_client(settings) as client,
