@@ -124,9 +124,11 @@ def _debug_logs() -> Iterator[Capture]:
 def good_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding one good sync of a small clean world (copied per test)."""
     db = tmp_path_factory.mktemp("hostile-good") / "good.duckdb"
-    with served(SandboxConfig(scale=SCALE)) as api:
-        with vendorkit.connect(db, settings=api.settings(db)) as h:
-            h.sync()
+    with (
+        served(SandboxConfig(scale=SCALE)) as api,
+        vendorkit.connect(db, settings=api.settings(db)) as h,
+    ):
+        h.sync()
     return db
 
 
