@@ -56,6 +56,7 @@ FAST = {
 }
 
 ROWS: list[dict[str, Any]] = []  # measured figures, one per test
+CLI: list[str] = []  # exit codes of the CLI tests
 
 
 @dataclass
@@ -505,6 +506,54 @@ def test_page_size_above_100_is_refused_up_front(store, capsys) -> None:
     assert_same(before, snapshot(Store(db)))
 
 
+@pytest.mark.parametrize(
+    ("faults", "error"),
+    [
+        ({"ignore_page_number": True}, ContractError),
+        ({"always_429": True, "retry_after": "999999"}, RateLimitError),
+        ({"endless_body": True}, ContractError),
+        ({"records_found_token": True}, ContractError),
+    ],
+)
+def test_the_cli_exits_with_the_error_class_code_and_one_line(
+    faults: dict[str, Any], error: type[VendorkitError], store, monkeypatch
+) -> None:
+    """`vendorkit sync` against a hostile server: the class's exit code, one line per endpoint."""
+    from click.testing import CliRunner
+
+    from vendorkit.cli import EXIT_CODES, exit_code_for, main
+
+    db, before = store
+    config = SandboxConfig(scale=SCALE, faults=FaultConfig(**faults))
+    with served(config) as api:
+        env = {
+            "VENDORKIT_BASE_URL": api.server.base_url,
+            "VENDORKIT_TOKEN_URL": api.server.token_url,
+            "VENDORKIT_CLIENT_ID": "reliability-client",
+            "VENDORKIT_CLIENT_SECRET": CLIENT_SECRET,
+            "VENDORKIT_MAX_WAIT_S": "2",
+            "VENDORKIT_REQUEST_DEADLINE_S": "3",
+            "VENDORKIT_MAX_RETRIES": "1",
+        }
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            main, ["sync", "--db", str(db), "--full", "-e", "inventory"], env=env
+        )
+        seconds = time.monotonic() - started
+        tokens = list(api.sandbox.app._tokens)
+    output = result.output  # stdout and stderr as the user sees them
+    assert seconds < HANG_GUARD_S
+    assert result.exit_code == exit_code_for(error("x")), (result.exit_code, output)
+    assert result.exit_code in EXIT_CODES.values()
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if line.startswith("vendorkit: error")]
+    assert len(errors) == 1, output
+    assert "inventory" in errors[0]
+    assert not find_secrets([output], [CLIENT_SECRET, *tokens])
+    assert_same(before, snapshot(Store(db)))
+    CLI.append(f"`{faults}` -> exit {result.exit_code} ({error.__name__}) in {seconds:.1f} s")
+
+
 def test_write_results(request: pytest.FixtureRequest) -> None:
     """Runs last: writes the measured rows when ``VENDORKIT_HOSTILE_RESULTS`` is set."""
     target = os.environ.get("VENDORKIT_HOSTILE_RESULTS")
@@ -518,4 +567,6 @@ def test_write_results(request: pytest.FixtureRequest) -> None:
         rss = "" if row.get("rss_mb") is None else f"{row['rss_mb']:.0f}"
         error = str(row["error"]).replace("|", "\\|")[:400]
         lines.append(f"| {row['row']} | {row['seconds']:.1f} | {error} | {rss} |")
+    lines += ["", "CLI (`vendorkit sync --full -e inventory`):", ""]
+    lines += [f"- {line}" for line in CLI]
     Path(target).write_text("\n".join(lines) + "\n", encoding="utf-8")
