@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -166,6 +167,10 @@ def test_records_found_echoing_the_token_is_redacted() -> None:
         fetch(Server(echo))
     assert_no_secret(str(info.value))
     assert "recordsFound" in str(info.value)
+    # nor in the printed traceback or its chain (the ValueError quoting the raw value)
+    assert_no_secret("".join(traceback.format_exception(info.value)))
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
 
 
 def test_envelope_page_size_may_lower_the_page_size_but_never_raise_it() -> None:

@@ -491,6 +491,11 @@ def test_full_order_fields_are_typed():
         (inv("P1", ts="2026-13-45T00:00:00Z"), "lastUpdated", "not an ISO 8601 timestamp"),
         (inv("P1", quantityOnOrder="lots"), "quantityOnOrder", "not a whole number"),
         (inv("P1", quantityBackordered=-1), "quantityBackordered", "must be >= 0"),
+        (inv("P1", qty=12345678901234567890), "quantity", "out of range for Int64"),
+        (inv("P1", qty="9" * 30), "quantity", "out of range for Int64"),
+        (inv("P1", wh="2\ufffd0"), "warehouse", "invalid UTF-8 in warehouse"),
+        (inv("P1", qty="5\ufffd"), "quantity", "invalid UTF-8 in quantity"),
+        (inv("P1", ts="2026-11-01\ufffd"), "lastUpdated", "invalid UTF-8 in lastUpdated"),
     ],
 )
 def test_inventory_rejects_name_the_field(record, field, reason_start):
@@ -510,6 +515,21 @@ def test_inventory_rejects_name_the_field(record, field, reason_start):
     assert row["reason"].startswith(reason_start), row["reason"]
     assert json.loads(row["raw_record"]) == record
     assert (batch.counts.loaded, batch.counts.rejected) == (1, 1)
+    assert_counts_add_up(batch)
+
+
+def test_invalid_utf8_quarantines_only_its_records_and_the_rest_of_the_page_loads():
+    records = [inv(f"P{i}") for i in range(6)]
+    records[1] = inv("P\ufffd1")
+    records[4] = inv("P4", wh="\ufffd\ufffd")
+    batch = run("inventory", records)
+    assert batch.tables["inventory"]["part_number"].to_list() == ["P0", "P2", "P3", "P5"]
+    assert [(r["record_index"], r["field"]) for r in batch.rejects.to_dicts()] == [
+        (1, "partNumber"),
+        (4, "warehouse"),
+    ]
+    assert all(r["reason"].startswith("invalid UTF-8 in ") for r in batch.rejects.to_dicts())
+    assert (batch.counts.loaded, batch.counts.rejected) == (4, 2)
     assert_counts_add_up(batch)
 
 
@@ -580,8 +600,25 @@ def test_one_reject_row_per_failing_field_but_the_record_counts_once():
         (
             order("O9", lines=[{"partNumber": "A", "quantity": 1, "lineNumber": 99999999999}]),
             "lines[0].lineNumber",
-            "not a whole number",
+            "out of range for Int32 (-2147483648..2147483647): '99999999999'",
         ),
+        (
+            order("O9", lines=[{"partNumber": "A", "quantity": 1, "lineNumber": 3000000000}]),
+            "lines[0].lineNumber",
+            "out of range for Int32",
+        ),
+        (
+            order("O9", lines=[{"partNumber": "A", "quantity": 1, "lineNumber": 3e9}]),
+            "lines[0].lineNumber",
+            "out of range for Int32",
+        ),
+        (
+            order("O9", lines=[{"partNumber": "A\ufffd", "quantity": 1}]),
+            "lines[0].partNumber",
+            "invalid UTF-8 in partNumber",
+        ),
+        (order("O9", resellerId="R\ufffd1"), "resellerId", "invalid UTF-8 in resellerId"),
+        (order("O9", status="OP\ufffdEN"), "status", "invalid UTF-8 in status"),
     ],
 )
 def test_an_order_with_a_bad_field_or_line_is_rejected_whole(record, field, reason_start):

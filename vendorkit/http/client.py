@@ -581,12 +581,17 @@ class VendorClient:
                 self._log(target, answer.status_code, correlation_id, started, None)
                 outcome = answer
                 if answer.status_code == 200:
+                    broken: ContractError | None = None
                     try:
                         parsed = parse_page_body(answer.content, ep)
                     except BodyTruncated as exc:
                         outcome = exc
                     except ValueError as exc:
-                        raise self._contract_error(ep, number, answer, exc, where) from exc
+                        broken = self._contract_error(ep, number, answer, exc, where)
+                    if broken is not None:
+                        # raised outside the handler: the ValueError (which may quote an
+                        # envelope value echoing the token, unredacted) is not chained
+                        raise broken
                 elif answer.status_code == 429:
                     stats.add(rate_limited=1)
             decision = self._retry.classify(

@@ -54,6 +54,7 @@ __all__ = ["REJECTS_SCHEMA", "Batch", "BatchCounts", "normalise"]
 REJECTS_SCHEMA: dict[str, pl.DataType] = catalog.REJECTS.schema()
 """Columns and dtypes of :attr:`Batch.rejects` (the ``rejects`` table)."""
 
+INVALID_UTF8 = "\ufffd"  # what the client decodes invalid UTF-8 to (vendorkit.http.body)
 _VALUE_SHOWN = 60  # characters of an offending value quoted in a reason
 
 
@@ -191,6 +192,12 @@ def _shown(text: pl.Expr) -> pl.Expr:
     return text.str.slice(0, _VALUE_SHOWN)
 
 
+def _int_range(dtype: pl.DataType) -> str:
+    """``Int32 (-2147483648..2147483647)``: an integer dtype's name and bounds."""
+    bits = {pl.Int8: 8, pl.Int16: 16, pl.Int32: 32, pl.Int64: 64}.get(dtype, 64)  # type: ignore[call-overload]
+    return f"{dtype} ({-(2 ** (bits - 1))}..{2 ** (bits - 1) - 1})"
+
+
 def _coerce(
     field: _Field, statuses: tuple[str, ...]
 ) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr]:
@@ -210,8 +217,13 @@ def _coerce(
         (text.str.starts_with("[") & text.str.ends_with("]"))
         | (text.str.starts_with("{") & text.str.ends_with("}"))
     )
+    # the client decodes invalid UTF-8 to U+FFFD so the page parses; the record is quarantined
+    mangled = raw.str.contains(INVALID_UTF8, literal=True).fill_null(False)
+    invalid = pl.lit(f"invalid UTF-8 in {field.source} (the server sent bytes that are not UTF-8)")
     not_scalar = (
-        pl.when(structured)
+        pl.when(mangled)
+        .then(invalid)
+        .when(structured)
         .then(pl.format("an array or object where a single value belongs: '{}'", _shown(text)))
         .otherwise(missing)
     )
@@ -227,8 +239,14 @@ def _coerce(
         parsed = pl.coalesce(direct, pl.when(whole).then(as_float.cast(pl.Int64)))
         value = parsed.cast(field.dtype, strict=False)
         bad = present & value.is_null()
+        # a whole number the column's integer type cannot hold is out of range, not malformed
+        integral = parsed.is_not_null() | (as_float.is_finite() & (as_float == as_float.floor()))
         reason = (
-            pl.when(bad)
+            pl.when(mangled)
+            .then(invalid)
+            .when(bad & integral)
+            .then(pl.format(f"out of range for {_int_range(field.dtype)}: '{{}}'", _shown(text)))
+            .when(bad)
             .then(pl.format("not a whole number: '{}'", _shown(text)))
             .otherwise(missing if field.required else none)
         )
@@ -240,7 +258,9 @@ def _coerce(
         bad = present & (parsed.is_null() | ~parsed.is_finite())
         value = pl.when(~bad).then(parsed)
         reason = (
-            pl.when(bad)
+            pl.when(mangled)
+            .then(invalid)
+            .when(bad)
             .then(pl.format("not a finite number: '{}'", _shown(text)))
             .otherwise(missing if field.required else none)
         )
@@ -258,7 +278,9 @@ def _coerce(
         value = pl.coalesce(aware.dt.convert_time_zone("UTC"), naive, date_only).cast(_UTC)
         bad = present & value.is_null()
         reason = (
-            pl.when(bad)
+            pl.when(mangled)
+            .then(invalid)
+            .when(bad)
             .then(pl.format("not an ISO 8601 timestamp: '{}'", _shown(text)))
             .otherwise(missing if field.required else none)
         )
@@ -410,6 +432,7 @@ def _fast(
             & (raw.str.strip_chars() == raw)
             & ~raw.str.starts_with("[")
             & ~raw.str.starts_with("{")
+            & ~raw.str.contains(INVALID_UTF8, literal=True)
         )
         return {field.column: src}, absent_ok | clean, no
     if field.kind == "int":
@@ -432,7 +455,8 @@ def _fast(
             & (status != "UNKNOWN")
             & (pl.col(field.raw_column or f"{field.column}_raw") != status.cast(pl.String))
         )
-        return values, absent_ok | status.is_not_null(), coerced
+        intact = ~raw.str.contains(INVALID_UTF8, literal=True)
+        return values, absent_ok | (status.is_not_null() & intact), coerced
     raise AssertionError(f"unknown field kind {field.kind!r}")  # pragma: no cover
 
 
