@@ -34,3 +34,16 @@ def test_examples_exist() -> None:
         len(t.examples) for name in MODULES for t in finder.find(importlib.import_module(name))
     )
     assert total >= 50, f"only {total} docstring examples in the package"
+
+
+def test_no_public_example_is_skipped() -> None:
+    """Every docstring example runs: none is switched off with ``+SKIP``."""
+    finder = doctest.DocTestFinder()
+    skipped = [
+        f"{test.name}:{example.lineno}"
+        for name in MODULES
+        for test in finder.find(importlib.import_module(name))
+        for example in test.examples
+        if example.options.get(doctest.SKIP)
+    ]
+    assert not skipped, f"docstring examples skipped: {skipped}"
