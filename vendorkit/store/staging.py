@@ -103,7 +103,8 @@ class Checkpoint:
     updated_at: datetime
 
 
-_COUNTS = (
+#: the per-endpoint counts a checkpoint, a sync report and the sync log carry (one list)
+COUNT_FIELDS = (
     "pages",
     "requests",
     "fetched",
@@ -161,7 +162,7 @@ def checkpoint(con: duckdb.DuckDBPyConnection, endpoint: str) -> Checkpoint | No
         records_found=rec["records_found"],
         server_start=rec["server_start"],
         chunks=int(rec["chunks"]),
-        counts={k: int(rec[k] or 0) for k in _COUNTS},
+        counts={k: int(rec[k] or 0) for k in COUNT_FIELDS},
         started_at=rec["started_at"],
         updated_at=rec["updated_at"],
     )
@@ -214,7 +215,7 @@ def _write_checkpoint(con: duckdb.DuckDBPyConnection, point: Checkpoint) -> None
         "records_found": point.records_found,
         "server_start": point.server_start,
         "chunks": point.chunks + 1,
-        **{k: point.counts.get(k, 0) for k in _COUNTS},
+        **{k: point.counts.get(k, 0) for k in COUNT_FIELDS},
         "started_at": point.started_at,
         "updated_at": point.updated_at,
     }

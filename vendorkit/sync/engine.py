@@ -49,7 +49,8 @@ import polars as pl
 from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
 from vendorkit.errors import ConfigError, StoreError, StoreLockedError, VendorkitError
 from vendorkit.store import Checkpoint, Store
-from vendorkit.sync.report import _COUNT_FIELDS, EndpointSync, SyncReport, new_sync_id
+from vendorkit.store.staging import COUNT_FIELDS as _COUNT_FIELDS
+from vendorkit.sync.report import EndpointSync, SyncReport, new_sync_id
 
 if TYPE_CHECKING:
     from vendorkit.config import Settings

@@ -12,19 +12,9 @@ from typing import Any
 import polars as pl
 
 from vendorkit.errors import StoreError, SyncError
+from vendorkit.store.staging import COUNT_FIELDS as _COUNT_FIELDS
 
 __all__ = ["EndpointSync", "SyncReport", "new_sync_id"]
-
-_COUNT_FIELDS = (
-    "pages",
-    "requests",
-    "fetched",
-    "loaded",
-    "rejected",
-    "deduplicated",
-    "coerced",
-    "unknown_status",
-)
 
 
 def new_sync_id(now: datetime | None = None) -> str:
