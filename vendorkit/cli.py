@@ -489,6 +489,17 @@ def rejects(ctx: Ctx, endpoint: str | None, limit: int) -> None:
         click.echo(f"{frame.height} of {total} rejects shown (--json for the raw records)")
 
 
+#: ``--notebooks DIR``, shared by ``demo`` and ``notebooks run``
+_notebooks_dir_option = click.option(
+    "--notebooks",
+    "notebooks_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("notebooks"),
+    show_default=True,
+    help="The curated notebooks to execute (never modified).",
+)
+
+
 @main.command()
 @click.option(
     "--out-dir",
@@ -497,14 +508,7 @@ def rejects(ctx: Ctx, endpoint: str | None, limit: int) -> None:
     show_default=True,
     help="Where the executed notebooks and the HTML report go.",
 )
-@click.option(
-    "--notebooks",
-    "notebooks_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("notebooks"),
-    show_default=True,
-    help="The curated notebooks to execute (never modified).",
-)
+@_notebooks_dir_option
 @click.option("--skip-notebooks", is_flag=True, help="Only sync and write the report.")
 @common_options
 def demo(ctx: Ctx, out_dir: Path, notebooks_dir: Path, skip_notebooks: bool) -> None:
@@ -671,14 +675,7 @@ def notebooks() -> None:
     show_default=True,
     help="Where the executed notebooks (OUT/notebooks/) and the HTML report go.",
 )
-@click.option(
-    "--notebooks",
-    "notebooks_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("notebooks"),
-    show_default=True,
-    help="The curated notebooks to execute (never modified).",
-)
+@_notebooks_dir_option
 @common_options
 def notebooks_run(ctx: Ctx, out_dir: Path, notebooks_dir: Path) -> None:
     """Execute the notebooks on the store --db names, then write the report of that store.
