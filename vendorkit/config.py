@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=6, ge=0, le=20)
     workers: int = Field(default=4, ge=1, le=32)
     archive_retention_syncs: int = Field(default=3, ge=0)
+    #: seconds subtracted from the server's clock to make the next ``updatedSince``: every
+    #: record stamped inside this window is read again by the next incremental sync
+    cursor_overlap_s: float = Field(default=60.0, ge=0, le=86_400)
     # sandbox world, used only when source == "sandbox"
     sandbox_seed: int = SANDBOX_SEED
     sandbox_as_of: date = SANDBOX_AS_OF

@@ -316,6 +316,7 @@ class Handle:
                         source=self.settings.source,
                         lock=False,
                         restart=restart,
+                        cursor_overlap=timedelta(seconds=self.settings.cursor_overlap_s),
                     )
                 finally:
                     self._on_progress = None

@@ -114,3 +114,22 @@ def test_check_passes_on_a_fresh_store_and_names_every_failure(
             h.check("orders", max_age="1h")
         with pytest.raises(vk.DataCheckError, match="reject_share"):
             h.check("orders", max_age=None, max_reject_share=-1.0)
+
+
+@pytest.mark.parametrize("overlap_s", [0.0, 90.0])
+def test_the_cursor_overlap_setting_reaches_the_stored_cursor(
+    opened: list[str], overlap_s: float
+) -> None:
+    from datetime import timedelta
+
+    with vk.connect(":memory:", settings=Settings(cursor_overlap_s=overlap_s)) as h:
+        h.sync(["orders"])
+        server_date = h.sync_log()["server_date"][0]
+        cursor = h.store.cursor("orders")
+        assert cursor is not None and cursor.updated_since is not None
+        assert server_date - cursor.updated_since == timedelta(seconds=overlap_s)
+
+
+def test_a_negative_cursor_overlap_is_a_config_error_naming_the_variable() -> None:
+    with pytest.raises(vk.ConfigError, match="VENDORKIT_CURSOR_OVERLAP_S=-1"):
+        Settings(cursor_overlap_s=-1)

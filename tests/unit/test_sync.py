@@ -9,10 +9,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from tests.unit.store_fakes import T0, FakeClient, FakeWorld, fake_normalise
+from tests.unit.store_fakes import T0, FakeClient, FakeWorld, _iso, fake_normalise
 from vendorkit.errors import ConfigError, StoreError, SyncError, TransportError
 from vendorkit.store import Store
-from vendorkit.sync import CURSOR_OVERLAP, SyncReport, run_replay, run_sync
+from vendorkit.sync import CATCH_UP_AFTER, CURSOR_OVERLAP, SyncReport, run_replay, run_sync
 
 TABLES = (
     "inventory",
@@ -87,6 +87,23 @@ def test_incremental_uses_server_clock_minus_overlap_and_loads_exactly_the_chang
         assert store.cursor("inventory").updated_since == world.now - CURSOR_OVERLAP  # type: ignore[union-attr]
 
 
+def test_cursor_overlap_decides_what_the_next_incremental_sync_reads_again() -> None:
+    # P001|10 was stamped 2 minutes before the sync's server clock (T0): outside the default
+    # 60 s overlap (not read again), inside a 5-minute one (read again, deduplicated)
+    for overlap, expected in ((None, 2), (timedelta(minutes=5), 3)):
+        world = FakeWorld.small()
+        world.records["inventory"][2]["lastUpdated"] = _iso(T0 - timedelta(minutes=2))
+        client = FakeClient(world)
+        kw: dict[str, Any] = {} if overlap is None else {"cursor_overlap": overlap}
+        with Store(":memory:") as store:
+            run_sync(store, client, ["inventory"], normaliser=fake_normalise, **kw)
+            cursor = store.cursor("inventory")
+            assert cursor is not None
+            assert cursor.updated_since == T0 - (overlap or timedelta(seconds=60))
+            report = run_sync(store, client, ["inventory"], normaliser=fake_normalise, **kw)
+            assert report["inventory"].fetched == expected, overlap
+
+
 def test_full_true_refetches_everything() -> None:
     world = FakeWorld.small()
     client = FakeClient(world)
@@ -105,7 +122,7 @@ def test_catch_up_pass_picks_up_a_change_made_during_the_fetch() -> None:
 
     def change(w: FakeWorld) -> None:  # once, after page 1 was served, record 0 changes
         del w.during[("inventory", 1)]
-        w.advance(CURSOR_OVERLAP + timedelta(minutes=1))  # a pass longer than the overlap
+        w.advance(CATCH_UP_AFTER + timedelta(minutes=1))  # a pass longer than CATCH_UP_AFTER
         w.touch("inventory", 0, quantity="555")
 
     world.during[("inventory", 1)] = change

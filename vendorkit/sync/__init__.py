@@ -8,6 +8,7 @@ Example:
 """
 
 from vendorkit.sync.engine import (
+    CATCH_UP_AFTER,
     CHECKPOINT_MAX_AGE,
     CHUNK_RECORDS,
     CURSOR_OVERLAP,
@@ -21,6 +22,7 @@ from vendorkit.sync.replay import _archived_pages, archived_pages, parse_body, r
 from vendorkit.sync.report import EndpointSync, SyncReport, new_sync_id
 
 __all__ = [
+    "CATCH_UP_AFTER",
     "CHECKPOINT_MAX_AGE",
     "CHUNK_RECORDS",
     "CURSOR_OVERLAP",

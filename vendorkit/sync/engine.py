@@ -14,8 +14,9 @@ For each endpoint, :func:`run_sync`
    re-fetches at most the chunk in flight plus page 1 (the stated overlap: page 1 carries
    ``recordsFound``, which the resume checks);
 3. a *catch-up* pass (``updatedSince`` = the server clock at the start) runs only when the
-   main pass took longer than :data:`CURSOR_OVERLAP` on the server clock (a shorter pass is
-   covered by the next sync's overlap) and the server honours ``updatedSince``;
+   main pass took longer than :data:`CATCH_UP_AFTER` on the server clock and the server
+   honours ``updatedSince`` (a record changed during a shorter pass, and so perhaps skipped
+   by a page shift, is at or after the next sync's cursor: that sync reads it);
 4. **applies**, in ONE transaction: duplicates across chunks resolved in DuckDB (latest
    version wins), the typed tables written by the catalog's write mode, rejects, the pages
    moved to the archive, the new cursor and a ``sync_log`` row; then archive retention.
@@ -31,8 +32,11 @@ engine then never runs a second pass, says so in the report, ``sync_log.note`` a
 endpoint costs exactly one read: ceil(N / pageSize) page calls plus token calls.
 
 The cursor of the next incremental sync is the server's ``Date`` of this sync's first
-response minus :data:`CURSOR_OVERLAP`; records seen twice because of the overlap are
-deduplicated by key.
+response minus the cursor overlap (``VENDORKIT_CURSOR_OVERLAP_S``, default
+:data:`CURSOR_OVERLAP`); records seen twice because of the overlap are deduplicated by key.
+The overlap costs calls -- every record stamped inside it is read again -- so it is short:
+the cursor and the record stamps come from the same server's clock, and the overlap only
+has to cover ``Date``'s one-second precision and the server's commit lag.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
     from vendorkit.schemas.protocol import Normaliser
 
 __all__ = [
+    "CATCH_UP_AFTER",
     "CHECKPOINT_MAX_AGE",
     "CHUNK_RECORDS",
     "CURSOR_OVERLAP",
@@ -68,8 +73,11 @@ __all__ = [
     "sync",
 ]
 
-#: Subtracted from the server clock when the next ``updatedSince`` is stored.
-CURSOR_OVERLAP = timedelta(minutes=5)
+#: Subtracted from the server clock when the next ``updatedSince`` is stored (the default of
+#: ``VENDORKIT_CURSOR_OVERLAP_S``): covers ``Date``'s one-second precision and commit lag.
+CURSOR_OVERLAP = timedelta(seconds=60)
+#: A main pass longer than this on the server clock is followed by a catch-up pass.
+CATCH_UP_AFTER = timedelta(minutes=5)
 #: Catch-up passes after the main pass, at most.
 MAX_CATCHUP_PASSES = 1
 #: A checkpoint older than this is not resumed (the sync restarts, with a note): records
@@ -301,7 +309,7 @@ def _fetch_and_stage(
     run: _Run,
     stats: FetchStats,
     full_found: int | None,
-    catch_up_after: timedelta = CURSOR_OVERLAP,
+    catch_up_after: timedelta = CATCH_UP_AFTER,
 ) -> _Outcome:
     """The main pass from the checkpoint's next page, then a catch-up pass if it is needed."""
     ep = get_endpoint(run.endpoint)
@@ -365,7 +373,7 @@ def _fetch_and_stage(
             "many as a full read): every sync of this endpoint is a full read; no catch-up pass"
         )
     elif took <= catch_up_after and not resuming:
-        pass  # a pass shorter than the overlap: the next sync's overlap re-reads its changes
+        pass  # a short pass: what changed during it is at or after the next sync's cursor
     else:  # a long pass, or a resumed one (records may have changed since it started)
         passes += 1
         ignores = _catch_up(client, run, stats, first, ep.cursor_field, notes)
@@ -438,7 +446,8 @@ def run_sync(
     lock: bool = True,
     chunk_records: int | None = None,
     restart: bool = False,
-    catch_up_after: timedelta = CURSOR_OVERLAP,
+    catch_up_after: timedelta = CATCH_UP_AFTER,
+    cursor_overlap: timedelta = CURSOR_OVERLAP,
 ) -> SyncReport:
     """Sync ``endpoints`` from ``client`` into ``store`` (the engine behind :func:`sync`).
 
@@ -456,8 +465,10 @@ def run_sync(
         chunk_records: records normalised and committed per chunk (see CHUNK_RECORDS).
         restart: discard an unfinished sync's checkpoint and start from page 1.
         catch_up_after: run a catch-up pass only when the main pass took longer than this
-            on the server clock (default :data:`CURSOR_OVERLAP`: a shorter pass's changes are
-            re-read by the next sync's overlap anyway).
+            on the server clock (default :data:`CATCH_UP_AFTER`: what changed during a
+            shorter pass is read by the next sync, whose cursor is before the pass began).
+        cursor_overlap: subtracted from the server clock to make the next cursor
+            (default :data:`CURSOR_OVERLAP`; ``Settings.cursor_overlap_s``).
 
     Example:
         >>> # report = run_sync(Store(":memory:"), client, ["inventory"])
@@ -499,6 +510,7 @@ def run_sync(
                     chunk,
                     restart,
                     catch_up_after,
+                    cursor_overlap,
                 )
             )
     report.finished_at = datetime.now(UTC)
@@ -588,7 +600,8 @@ def _sync_endpoint(
     normalise: Normaliser,
     chunk_records: int,
     restart: bool,
-    catch_up_after: timedelta = CURSOR_OVERLAP,
+    catch_up_after: timedelta = CATCH_UP_AFTER,
+    cursor_overlap: timedelta = CURSOR_OVERLAP,
 ) -> EndpointSync:
     t0 = time.perf_counter()
     started_at = datetime.now(UTC)
@@ -668,7 +681,7 @@ def _sync_endpoint(
             store.set_cursor(
                 con,
                 endpoint,
-                updated_since=snapshot_at - CURSOR_OVERLAP,
+                updated_since=snapshot_at - cursor_overlap,
                 sync_id=report.sync_id,
                 full_at=snapshot_at if is_full else None,
             )
