@@ -88,7 +88,7 @@ class Plan:
         """Sized to finish in < 15 min on the shared 2-core machine under load.
 
         50,000 inventory rows and 40,000 orders for the comparisons (scale 20); memory at
-        50,000 vs 800,000 inventory rows; dlt on 2 % and 5 % of the pages.
+        1,000,000 vs 4,000,000 inventory rows (issue 12); dlt on 2 % and 5 % of the pages.
         """
         return cls(
             mode="full",
@@ -101,7 +101,7 @@ class Plan:
             rate_scale=2.0,
             analysis_history_rows=2_000_000,
             startup_runs=7,
-            memory_scales=(20.0, 80.0),
+            memory_scales=(100.0, 400.0),
             ignored_since_scale=10.0,
             resume_scale=20.0,
         )
