@@ -419,7 +419,7 @@ def test_a_gzip_bomb_not_asked_for_is_refused_without_decoding(store, capsys) ->
         db,
         error=VendorkitError,
         endpoint="inventory",
-        says=("VENDORKIT_MAX_PAGE_BYTES",),
+        says=("gzip body inflated past", "compressed bytes", "VENDORKIT_MAX_PAGE_BYTES"),
         rss=True,
     )
 

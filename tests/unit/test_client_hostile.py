@@ -357,8 +357,26 @@ def test_a_gzip_bomb_is_cut_at_the_decoded_bound() -> None:
             200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": "gzip"}
         )
     )
-    with pytest.raises(ContractError, match="past the 1,048,576-byte bound"):
+    with pytest.raises(ContractError) as info:
         fetch(server, max_page_bytes=2**20)
+    message = str(info.value)
+    # it says it was gzip, the inflated bound and the compressed size it came from
+    assert "GET /inventory page 1: the gzip body inflated past the 1,048,576-byte bound" in message
+    compressed = int(message.split("from only ")[1].split(" compressed bytes")[0].replace(",", ""))
+    assert 0 < compressed <= len(bomb)
+    assert "a decompression bomb" in message
+    assert "VENDORKIT_MAX_PAGE_BYTES=1,048,576" in message
+    assert "report the server with the correlation id" in message
+    assert info.value.endpoint == "inventory" and info.value.page == 1
+    assert len(server.requests) == 1  # not retried
+
+
+def test_a_plain_body_past_the_bound_does_not_blame_gzip() -> None:
+    server = Server(lambda r, n: httpx.Response(200, stream=httpx.ByteStream(b" " * 5000)))
+    with pytest.raises(ContractError) as info:
+        fetch(server, max_page_bytes=4096)
+    assert "gzip" not in str(info.value)
+    assert "the body grew past the 4,096-byte bound" in str(info.value)
 
 
 def test_a_gzip_page_within_the_bound_loads_and_gzip_is_all_we_ask_for() -> None:

@@ -673,7 +673,15 @@ class VendorClient:
     def _bound_error(
         self, ep: Endpoint, number: int, exc: ValueError, where: dict[str, Any]
     ) -> ContractError:
-        if isinstance(exc, BodyTooLarge):
+        if isinstance(exc, BodyTooLarge) and exc.gzip:
+            text = (
+                f"GET {ep.path} page {number}: {exc} (VENDORKIT_MAX_PAGE_BYTES="
+                f"{self.settings.max_page_bytes:,}); reading stopped there. Check "
+                "VENDORKIT_BASE_URL and report the server with the correlation id; raise "
+                f"VENDORKIT_MAX_PAGE_BYTES only if a page of {self.settings.page_size} records "
+                "really inflates that far"
+            )
+        elif isinstance(exc, BodyTooLarge):
             text = (
                 f"GET {ep.path} page {number}: {exc} (VENDORKIT_MAX_PAGE_BYTES="
                 f"{self.settings.max_page_bytes:,}); reading stopped there. A page of "
