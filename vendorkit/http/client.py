@@ -770,10 +770,14 @@ class VendorClient:
         if status == 429 and decision.delay_s > self.settings.max_wait_s:
             return self._too_long(ep, number, decision.delay_s, "429 rate limited")
         if status == 429:
+            advice = self._retry.advice_after_429(
+                outcome.headers, delay_s=decision.delay_s, now=self._now()
+            )
             return RateLimitError(
-                f"GET {ep.path} page {number} got 429 Too Many Requests after {attempts} "
-                f"attempts; wait {decision.delay_s:.0f}s and retry, or lower "
-                "VENDORKIT_WORKERS (another application may share this limit)",
+                self._tokens.redact(
+                    f"GET {ep.path} page {number} got 429 Too Many Requests after {attempts} "
+                    f"attempts; {advice}"
+                ),
                 status_code=429,
                 errors=_errors_of(outcome),
                 **where,
