@@ -9,6 +9,9 @@ in ``__all__``. Start with :func:`connect`, the handle on a store::
  ``Settings``, ``VendorClient`` and ``open_client`` (pydantic, the HTTP
 stack), ``charts`` (altair) and ``data_dictionary`` (pandera) load on first use, so
 ``import vendorkit`` costs little more than importing polars and duckdb.
+
+Imported in IPython or Jupyter, vendorkit shows its errors (a failed ``h.sync()`` too) as
+their short messages rather than tracebacks; see :mod:`vendorkit.ipython`.
 """
 
 from typing import TYPE_CHECKING
@@ -48,6 +51,8 @@ from vendorkit.errors import (
 )
 from vendorkit.export import export_parquet
 from vendorkit.handle import Handle, connect
+from vendorkit.ipython import install_if_running as _install_if_running
+from vendorkit.ipython import load_ipython_extension as load_ipython_extension
 from vendorkit.loaders import (
     load_inventory,
     load_inventory_history,
@@ -149,3 +154,6 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__) | {"charts"})
+
+
+_install_if_running()  # IPython / Jupyter only: vendorkit errors as messages, not tracebacks

@@ -278,6 +278,59 @@ def test_absurd_rate_limit_headers_count_as_absent(headers: dict[str, str]) -> N
     assert 0 < sum(server.clock.slept) <= 20
 
 
+@pytest.mark.parametrize(
+    ("headers", "says"),
+    [
+        (
+            {"Retry-After": "inf"},
+            "an unbounded wait (Retry-After: 'inf'), beyond VENDORKIT_MAX_WAIT_S=900s",
+        ),
+        (
+            {"Retry-After": "1e308"},
+            "an unbounded wait (Retry-After: '1e308'), beyond VENDORKIT_MAX_WAIT_S=900s",
+        ),
+        ({"Retry-After": "nan"}, "an unreadable wait (Retry-After: 'nan')"),
+        ({"Retry-After": "soon"}, "an unreadable wait (Retry-After: 'soon')"),
+        ({"Retry-After": "-5"}, "a negative wait (Retry-After: '-5')"),
+        (
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "inf"},
+            "an unbounded wait (X-RateLimit-Reset: 'inf'), beyond VENDORKIT_MAX_WAIT_S=900s",
+        ),
+    ],
+)
+def test_an_endless_429_with_an_unusable_wait_says_what_the_server_asked(
+    headers: dict[str, str], says: str
+) -> None:
+    """The header counts as absent (own backoff); the final error states the real answer."""
+    server = Server(too_many(headers))
+    with pytest.raises(RateLimitError) as info:
+        fetch(server, max_retries=1)
+    message = str(info.value)
+    assert (
+        f"GET /inventory page 1 got 429 Too Many Requests after 2 attempts; the server asked for {says}"
+        in message
+    )
+    assert "retry later, or raise VENDORKIT_MAX_RETRIES" in message
+    assert "wait 0s" not in message and "wait 1s" not in message
+    assert info.value.endpoint == "inventory" and info.value.page == 1
+    assert len(server.requests) == 2
+    assert max(server.clock.slept) <= 20  # backed off on its own, no overflow
+
+
+def test_an_endless_429_without_any_wait_header_says_so() -> None:
+    server = Server(too_many({}))
+    with pytest.raises(RateLimitError) as info:
+        fetch(server, max_retries=1)
+    assert "the server named no wait (no Retry-After or X-RateLimit-Reset)" in str(info.value)
+    assert "wait 0s" not in str(info.value)
+
+
+def test_an_endless_429_with_a_usable_wait_says_how_long() -> None:
+    server = Server(too_many({"Retry-After": "2"}))
+    with pytest.raises(RateLimitError, match="after 2 attempts; wait 2s and retry"):
+        fetch(server, max_retries=1)
+
+
 def test_a_long_wait_is_logged_at_info_and_shown_in_progress_before_it_starts(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -357,8 +410,26 @@ def test_a_gzip_bomb_is_cut_at_the_decoded_bound() -> None:
             200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": "gzip"}
         )
     )
-    with pytest.raises(ContractError, match="past the 1,048,576-byte bound"):
+    with pytest.raises(ContractError) as info:
         fetch(server, max_page_bytes=2**20)
+    message = str(info.value)
+    # it says it was gzip, the inflated bound and the compressed size it came from
+    assert "GET /inventory page 1: the gzip body inflated past the 1,048,576-byte bound" in message
+    compressed = int(message.split("from only ")[1].split(" compressed bytes")[0].replace(",", ""))
+    assert 0 < compressed <= len(bomb)
+    assert "a decompression bomb" in message
+    assert "VENDORKIT_MAX_PAGE_BYTES=1,048,576" in message
+    assert "report the server with the correlation id" in message
+    assert info.value.endpoint == "inventory" and info.value.page == 1
+    assert len(server.requests) == 1  # not retried
+
+
+def test_a_plain_body_past_the_bound_does_not_blame_gzip() -> None:
+    server = Server(lambda r, n: httpx.Response(200, stream=httpx.ByteStream(b" " * 5000)))
+    with pytest.raises(ContractError) as info:
+        fetch(server, max_page_bytes=4096)
+    assert "gzip" not in str(info.value)
+    assert "the body grew past the 4,096-byte bound" in str(info.value)
 
 
 def test_a_gzip_page_within_the_bound_loads_and_gzip_is_all_we_ask_for() -> None:

@@ -137,6 +137,67 @@ def test_replay_rebuilds_identical_tables(
         assert after[name].equals(frame), name
 
 
+def test_replay_reads_the_archive_in_a_few_queries_not_one_per_page(
+    sandbox: Sandbox, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(db=":memory:", page_size=20)
+    with VendorClient(settings, transport=sandbox.transport()) as client:
+        run_sync(store, client)
+        sandbox.mutate(0.05)
+        run_sync(store, client)
+    pages = store.query("SELECT count(*) FROM raw_pages").item()
+    syncs = store.query("SELECT count(DISTINCT (endpoint, sync_id)) FROM raw_pages").item()
+    assert pages >= 4 * syncs  # enough pages per sync to tell the two apart
+    before = everything(store)
+    reads: list[str] = []
+    query = store.query
+
+    def counted(sql: str, params: Any = None) -> pl.DataFrame:
+        if "FROM raw_pages" in sql:
+            reads.append(sql)
+        return query(sql, params)
+
+    monkeypatch.setattr(store, "query", counted)
+    report = run_replay(store)
+    assert [r.outcome for r in report.rows] == ["replayed"] * 3
+    assert sum(r.pages for r in report.rows) == pages
+    # per endpoint: its list of syncs; per archived sync: its page list and one batch of bodies
+    assert len(reads) == 3 + 2 * syncs, f"{len(reads)} archive queries for {pages} pages"
+    after = everything(store)
+    for name in before:
+        assert after[name].equals(before[name]), name
+
+
+def test_archived_pages_are_the_same_whatever_the_batch_size(
+    sandbox: Sandbox, store: Store
+) -> None:
+    from vendorkit.sync import archived_pages
+
+    settings = Settings(db=":memory:", page_size=20)
+    with VendorClient(settings, transport=sandbox.transport()) as client:
+        run_sync(store, client, ["orders"])
+    sync_id = store.query("SELECT sync_id FROM sync_log").item()
+    stored = store.query(
+        "SELECT pass_number, page_number, correlation_id FROM raw_pages "
+        "WHERE sync_id = ? ORDER BY pass_number, page_number",
+        [sync_id],
+    )
+    assert stored.height >= 4
+
+    def read(**batch: int) -> list[tuple[Any, ...]]:
+        return [
+            (p.number, p.correlation_id, p.body, p.records_found, p.fetched_at, p.records.height)
+            for p in archived_pages(store, "orders", sync_id, **batch)
+        ]
+
+    whole = read()
+    assert [w[:2] for w in whole] == [r[1:] for r in stored.rows()]
+    assert all(w[2] and w[5] for w in whole)
+    assert read(batch_pages=1) == whole
+    assert read(batch_pages=3) == whole
+    assert read(batch_bytes=1) == whole  # every page its own batch
+
+
 class FailingTransport(httpx.BaseTransport):
     """Answer like the sandbox until the n-th request to ``path``, then drop the connection."""
 

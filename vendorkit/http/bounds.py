@@ -40,16 +40,49 @@ ACCEPT_ENCODING = "gzip"
 
 
 class BodyTooLarge(ValueError):
-    """The body (decoded) passed the size bound while it was being read."""
+    """The body (decoded) passed the size bound while it was being read.
 
-    def __init__(self, limit: int, *, declared: int | None = None) -> None:
+    Attributes:
+        limit: the bound (``VENDORKIT_MAX_PAGE_BYTES``).
+        declared: the ``Content-Length`` that was refused before reading, if that was it.
+        gzip: the body was gzip and its *inflated* size passed the bound.
+        compressed: for a gzip body read from the network, the compressed bytes it took.
+
+    Example:
+        >>> str(BodyTooLarge(1_048_576, gzip=True, compressed=1_063))
+        'the gzip body inflated past the 1,048,576-byte bound from only 1,063 compressed bytes, over 986:1: a decompression bomb, not a page'
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        declared: int | None = None,
+        gzip: bool = False,
+        compressed: int | None = None,
+    ) -> None:
         self.limit = limit
         self.declared = declared
+        self.gzip = gzip
+        self.compressed = compressed
         if declared is not None:
             text = f"the body declares {declared:,} bytes, more than the {limit:,}-byte bound"
+        elif gzip and compressed:
+            text = (
+                f"the gzip body inflated past the {limit:,}-byte bound from only "
+                f"{compressed:,} compressed bytes, over {limit // compressed:,}:1"
+                f"{_BOMB if limit // compressed >= _BOMB_RATIO else ''}"
+            )
+        elif gzip:
+            text = f"the gzip body inflated past the {limit:,}-byte bound"
         else:
             text = f"the body grew past the {limit:,}-byte bound while being read"
         super().__init__(text)
+
+
+#: JSON pages compress about 5-20:1; far beyond that the body is padding, not records
+_BOMB_RATIO = 100
+_BOMB = ": a decompression bomb, not a page"
 
 
 class UnaskedEncoding(ValueError):
@@ -219,14 +252,16 @@ def read_body(response: httpx.Response, max_bytes: int) -> bytes:
         # built in memory (httpx.MockTransport, the in-process sandbox): httpx has already
         # read and decoded it, so only its size is left to check
         if len(response.content) > max_bytes:
-            raise BodyTooLarge(max_bytes)
+            raise BodyTooLarge(max_bytes, gzip="gzip" in encoding)
         return response.content
     decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if "gzip" in encoding else None
     chunks: list[bytes] = []
     size = 0
+    compressed = 0  # raw bytes handed to the decoder
     received = False
     for raw in response.iter_raw():
         received = received or bool(raw)
+        compressed += len(raw)
         if decoder is None:
             size += len(raw)
             if size > max_bytes:
@@ -241,7 +276,8 @@ def read_body(response: httpx.Response, max_bytes: int) -> bytes:
                 raise httpx.DecodingError(f"corrupt gzip body: {exc}") from exc
             size += len(out)
             if size > max_bytes:
-                raise BodyTooLarge(max_bytes)
+                used = compressed - len(decoder.unconsumed_tail)
+                raise BodyTooLarge(max_bytes, gzip=True, compressed=used)
             chunks.append(out)
             data = decoder.unconsumed_tail
     if decoder is not None and received and not decoder.eof:

@@ -673,7 +673,15 @@ class VendorClient:
     def _bound_error(
         self, ep: Endpoint, number: int, exc: ValueError, where: dict[str, Any]
     ) -> ContractError:
-        if isinstance(exc, BodyTooLarge):
+        if isinstance(exc, BodyTooLarge) and exc.gzip:
+            text = (
+                f"GET {ep.path} page {number}: {exc} (VENDORKIT_MAX_PAGE_BYTES="
+                f"{self.settings.max_page_bytes:,}); reading stopped there. Check "
+                "VENDORKIT_BASE_URL and report the server with the correlation id; raise "
+                f"VENDORKIT_MAX_PAGE_BYTES only if a page of {self.settings.page_size} records "
+                "really inflates that far"
+            )
+        elif isinstance(exc, BodyTooLarge):
             text = (
                 f"GET {ep.path} page {number}: {exc} (VENDORKIT_MAX_PAGE_BYTES="
                 f"{self.settings.max_page_bytes:,}); reading stopped there. A page of "
@@ -762,10 +770,14 @@ class VendorClient:
         if status == 429 and decision.delay_s > self.settings.max_wait_s:
             return self._too_long(ep, number, decision.delay_s, "429 rate limited")
         if status == 429:
+            advice = self._retry.advice_after_429(
+                outcome.headers, delay_s=decision.delay_s, now=self._now()
+            )
             return RateLimitError(
-                f"GET {ep.path} page {number} got 429 Too Many Requests after {attempts} "
-                f"attempts; wait {decision.delay_s:.0f}s and retry, or lower "
-                "VENDORKIT_WORKERS (another application may share this limit)",
+                self._tokens.redact(
+                    f"GET {ep.path} page {number} got 429 Too Many Requests after {attempts} "
+                    f"attempts; {advice}"
+                ),
                 status_code=429,
                 errors=_errors_of(outcome),
                 **where,

@@ -47,6 +47,7 @@ __all__ = [
     "header_number",
     "parse_retry_after",
     "reset_delay",
+    "unusable_wait",
     "wait_after_429",
 ]
 
@@ -225,6 +226,43 @@ def wait_after_429(headers: Mapping[str, str], *, now: float) -> float | None:
     return None
 
 
+def unusable_wait(headers: Mapping[str, str], *, now: float) -> tuple[str, str, str] | None:
+    """The first wait header the server sent that cannot be honoured, if any:
+    ``(header, value, kind)``, kind ``"an unbounded"`` (``inf``, ``1e308``), ``"a negative"``
+    or ``"an unreadable"`` (``nan``, text that is neither seconds nor an HTTP-date).
+
+    Such values count as absent when deciding the wait (:func:`wait_after_429`); this says
+    what they were, so the final error can state the server's real answer.
+
+    Example:
+        >>> unusable_wait({"Retry-After": "inf"}, now=0.0)
+        ('Retry-After', 'inf', 'an unbounded')
+        >>> unusable_wait({"Retry-After": "soon"}, now=0.0)
+        ('Retry-After', 'soon', 'an unreadable')
+        >>> unusable_wait({"Retry-After": "30"}, now=0.0) is None
+        True
+    """
+    for name in ("Retry-After", "X-RateLimit-Reset"):
+        raw = headers.get(name.lower()) or headers.get(name)
+        if raw is None or not raw.strip():
+            continue
+        usable = (
+            parse_retry_after(raw, now=now)
+            if name == "Retry-After"
+            else header_number(headers, name)
+        )
+        if usable is not None:
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            return name, raw.strip(), "an unreadable"
+        if math.isnan(number):
+            return name, raw.strip(), "an unreadable"
+        return name, raw.strip(), "a negative" if number < 0 else "an unbounded"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What to do after one attempt.
@@ -279,6 +317,35 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """The backoff before retry number ``attempt`` (0-based)."""
         return backoff_delay(attempt, base_s=self.base_s, cap_s=self.cap_s, rng=self.rng)
+
+    def advice_after_429(self, headers: Mapping[str, str], *, delay_s: float, now: float) -> str:
+        """What the error after the last 429 says the server asked for, and what to do.
+
+        Example:
+            >>> policy = RetryPolicy(max_wait_s=900.0)
+            >>> policy.advice_after_429({"Retry-After": "20"}, delay_s=20.0, now=0.0)
+            'wait 20s and retry, or lower VENDORKIT_WORKERS (another application may share this limit)'
+            >>> print(policy.advice_after_429({"Retry-After": "inf"}, delay_s=0.3, now=0.0))
+            the server asked for an unbounded wait (Retry-After: 'inf'), beyond VENDORKIT_MAX_WAIT_S=900s, so vendorkit backed off on its own between attempts; retry later, or raise VENDORKIT_MAX_RETRIES to keep backing off longer
+        """
+        shared = "lower VENDORKIT_WORKERS (another application may share this limit)"
+        if wait_after_429(headers, now=now) is not None:  # the wait the server named
+            return f"wait {math.ceil(delay_s):.0f}s and retry, or {shared}"
+        bad = unusable_wait(headers, now=now)
+        if bad is None:
+            return (
+                "the server named no wait (no Retry-After or X-RateLimit-Reset), so vendorkit "
+                f"backed off on its own between attempts; retry in a minute, or {shared}"
+            )
+        name, raw, kind = bad
+        beyond = (
+            f", beyond VENDORKIT_MAX_WAIT_S={self.max_wait_s:g}s" if kind == "an unbounded" else ""
+        )
+        return (
+            f"the server asked for {kind} wait ({name}: {raw[:40]!r}){beyond}, so vendorkit "
+            "backed off on its own between attempts; retry later, or raise "
+            "VENDORKIT_MAX_RETRIES to keep backing off longer"
+        )
 
     def classify(
         self,

@@ -168,37 +168,80 @@ def _replay_endpoint(
     return row
 
 
-def archived_pages(store: Store, endpoint: str, sync_id: str) -> Iterator[Page]:
+#: a replay reads archived pages in batches of at most this many pages ...
+BATCH_PAGES = 500
+#: ... and at most this many (decompressed) body bytes, so memory stays bounded
+BATCH_BYTES = 32 * 2**20
+
+_ARCHIVE_KEYS_SQL = (
+    "SELECT pass_number, page_number, sum(coalesce(body_size, 0)) AS body_size FROM raw_pages "
+    "WHERE endpoint = ? AND sync_id = ? GROUP BY pass_number, page_number "
+    "ORDER BY pass_number, page_number"
+)
+_ARCHIVE_BATCH_SQL = (
+    "SELECT * FROM raw_pages WHERE endpoint = ? AND sync_id = ? "
+    "AND (pass_number > ? OR (pass_number = ? AND page_number >= ?)) "
+    "AND (pass_number < ? OR (pass_number = ? AND page_number <= ?)) "
+    "ORDER BY pass_number, page_number"
+)
+
+
+def _batches(
+    keys: pl.DataFrame, max_pages: int, max_bytes: int
+) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    """First and last ``(pass_number, page_number)`` of each batch of consecutive keys."""
+    first: tuple[int, int] | None = None
+    last: tuple[int, int] = (0, 0)
+    pages = size = 0
+    for pass_number, page_number, body_size in keys.iter_rows():
+        if first is not None and (pages >= max_pages or size + body_size > max_bytes):
+            yield first, last
+            first, pages, size = None, 0, 0
+        if first is None:
+            first = (pass_number, page_number)
+        last = (pass_number, page_number)
+        pages += 1
+        size += body_size
+    if first is not None:
+        yield first, last
+
+
+def archived_pages(
+    store: Store,
+    endpoint: str,
+    sync_id: str,
+    *,
+    batch_pages: int = BATCH_PAGES,
+    batch_bytes: int = BATCH_BYTES,
+) -> Iterator[Page]:
     """The archived pages of one sync, in fetch order, as :class:`Page` objects parsed by
-    the live parser (one body decompressed at a time)."""
+    the live parser.
+
+    One query lists the pages (numbers and sizes, no bodies); the bodies then come in a
+    few queries of up to ``batch_pages`` pages / ``batch_bytes`` decompressed bytes each,
+    decompressed and parsed one page at a time. No connection stays open between batches,
+    so the caller may write to the store while it iterates.
+    """
     from vendorkit.http.pages import Page
 
-    numbers = store.query(
-        "SELECT pass_number, page_number FROM raw_pages WHERE endpoint = ? AND sync_id = ? "
-        "ORDER BY pass_number, page_number",
-        [endpoint, sync_id],
-    )
-    for pass_number, page_number in numbers.iter_rows():
-        frame = store.query(
-            "SELECT * FROM raw_pages WHERE endpoint = ? AND sync_id = ? AND pass_number = ? "
-            "AND page_number = ?",
-            [endpoint, sync_id, pass_number, page_number],
-        )
-        rec: dict[str, Any] = frame.row(0, named=True)
-        body = rec["body"] or b""
-        if rec["encoding"] == _CODEC:
-            body = _decompress(body, rec["body_size"])
-        yield Page(
-            endpoint=endpoint,
-            number=rec["page_number"],
-            body=body,
-            records=parse_body(endpoint, body),
-            records_found=rec["records_found"],
-            fetched_at=rec["fetched_at"],
-            correlation_id=rec["correlation_id"],
-            status_code=rec["status_code"],
-            server_date=rec["server_date"],
-        )
+    keys = store.query(_ARCHIVE_KEYS_SQL, [endpoint, sync_id])
+    for (p0, n0), (p1, n1) in _batches(keys, batch_pages, batch_bytes):
+        frame = store.query(_ARCHIVE_BATCH_SQL, [endpoint, sync_id, p0, p0, n0, p1, p1, n1])
+        for rec in frame.iter_rows(named=True):
+            body = rec["body"] or b""
+            if rec["encoding"] == _CODEC:
+                body = _decompress(body, rec["body_size"])
+            yield Page(
+                endpoint=endpoint,
+                number=rec["page_number"],
+                body=body,
+                records=parse_body(endpoint, body),
+                records_found=rec["records_found"],
+                fetched_at=rec["fetched_at"],
+                correlation_id=rec["correlation_id"],
+                status_code=rec["status_code"],
+                server_date=rec["server_date"],
+            )
 
 
 def _archived_pages(store: Store, con: Any, endpoint: str, sync_id: str) -> Iterator[Page]:
