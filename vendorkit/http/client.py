@@ -830,6 +830,7 @@ class VendorClient:
             waiting_s=seconds,
             reason=reason,
             source=self.source,
+            rate_limit=self.pacer(ep.name).limit,
         )
 
     def _emit_wait(self, ep: Endpoint, stats: FetchStats, seconds: float, reason: str) -> None:
