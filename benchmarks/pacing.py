@@ -304,14 +304,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--windows", choices=("aligned", "first_call", "both"), default="both")
     parser.add_argument("--out", type=Path, help="append the section to this Markdown file")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--json", action="store_true", help="print only the figures, as JSON")
     args = parser.parse_args(argv)
     rules: list[Windows] = ["aligned", "first_call"] if args.windows == "both" else [args.windows]
     runs = [simulate_sync(args.rows, windows=w, workers=args.workers) for w in rules]
-    for run in runs:
-        print(run.line())
     if args.json:
         print(json.dumps([asdict(r) for r in runs], indent=2))
+    else:
+        for run in runs:
+            print(run.line())
     if args.out:
         with args.out.open("a", encoding="utf-8") as fh:
             fh.write("\n" + markdown(runs))
