@@ -51,7 +51,7 @@ PAGE_SIZE = 100
 #: real seconds of quiet before the simulated clock moves to the next wake-up (see
 #: :class:`~vendorkit.sandbox.clock.SimulatedClock`): workers and endpoints keep their own
 #: schedules, as in real time
-SETTLE_S = 0.005
+SETTLE_S = 0.01
 
 Windows = Literal["first_call", "aligned"]
 
