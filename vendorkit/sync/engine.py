@@ -12,8 +12,10 @@ For each endpoint, :func:`run_sync`
    (validated, deduplicated within the chunk) and committed to the staging tables with a
    checkpoint (:mod:`vendorkit.store.staging`), then dropped from memory. A killed sync
    re-fetches at most the chunk in flight (the stated overlap); a sync stopped by a failed
-   fetch (a maintenance window, retries spent) commits what it fetched first, so its resume
-   fetches no page again. A resume starts at the next page, whose ``recordsFound`` it checks;
+   fetch (a maintenance window, retries spent) commits the pages delivered before the
+   failure first, so its resume fetches none of them again (only pages fetched ahead of the
+   failed one, at most 2 x workers, can be fetched twice). A resume starts at the next
+   page, whose ``recordsFound`` it checks;
 3. a *catch-up* pass (``updatedSince`` = the server clock at the start) runs only when the
    main pass took longer than :data:`CURSOR_OVERLAP` on the server clock (a shorter pass is
    covered by the next sync's overlap) and the server honours ``updatedSince``;
