@@ -526,6 +526,16 @@ class Bench:
             "server": _request_delta(before, after),
         }
 
+    # -- item 5c: pacing at the real limits in simulated time (benchmarks/pacing.py) --------
+    def pacing(self) -> None:
+        """A full inventory sync at 60 calls/min in simulated time (1M rows; quick: 60k)."""
+        rows = 1_000_000 if self.plan.mode == "full" else 60_000
+        cmd = [sys.executable, "-m", "benchmarks.pacing", "--rows", str(rows), "--json"]
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, check=True, env=child_env(), cwd=REPO
+        )
+        self.results["pacing"] = {"rows": rows, "runs": json.loads(done.stdout)}
+
     # -- item 6: analysis ------------------------------------------------------------------
     def analysis(self) -> None:
         """Item 6 via ``benchmarks/analysis_bench.py`` (the analysis engineer's), in a child.
@@ -900,6 +910,7 @@ def run_benchmarks(plan: Plan, log: Callable[[str], None] = print) -> dict[str, 
         bench.guarded("ignored updatedSince", bench.ignored_since)
         bench.guarded("resume after kill -9", bench.resume)
         bench.guarded("rate-limited", bench.rate_limited)
+        bench.guarded("simulated-time pacing", bench.pacing)
         bench.guarded("analysis", bench.analysis)
         bench.guarded("startup", bench.startup)
     finally:

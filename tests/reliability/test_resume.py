@@ -74,20 +74,21 @@ def _interrupted_sync(srv: Any, db: Path, fail_after: int) -> None:
 def test_a_failed_sync_resumes_from_the_next_unfetched_page(tmp_path: Path) -> None:
     db = tmp_path / "vk.duckdb"
     with served(CONFIG) as srv:
-        _interrupted_sync(srv, db, fail_after=23)  # pages 1-20 committed (4 chunks)
+        _interrupted_sync(srv, db, fail_after=23)  # pages 1-23 committed when it fails
         with Store(db) as store:
             status = store_status(store).filter(endpoint="inventory").row(0, named=True)
         total = status["unfinished_pages_total"]
-        assert status["unfinished_sync"] and status["unfinished_pages"] == 20 and total > 23
+        assert status["unfinished_sync"] and status["unfinished_pages"] == 23 and total > 23
         assert status["unfinished_age_s"] is not None
         srv.sandbox.app.reset_stats()
         with Store(db) as store, VendorClient(srv.settings(db, page_size=PAGE)) as client:
             report = run_sync(store, client, ["inventory"], chunk_records=CHUNK)
             assert report.ok, str(report)
             row = report["inventory"]
-            # page 1 again (it carries recordsFound, checked), then page 21 on
-            assert _pages_served(srv.sandbox.app, "inventory") == total - 20 + 1
-            assert row.resumed_pages == 20 and "resumed" in (row.note or "")
+            # the failed fetch committed its 23 pages first; the resume starts at page 24
+            # (its recordsFound is checked), no page fetched twice
+            assert _pages_served(srv.sandbox.app, "inventory") == total - 23
+            assert row.resumed_pages == 23 and "resumed" in (row.note or "")
             assert compare_with_truth(store, srv.sandbox, ("inventory",)).exact
             assert store_status(store).filter(endpoint="inventory")["unfinished_sync"][0] is None
             pages = store.query(
@@ -98,7 +99,7 @@ def test_a_failed_sync_resumes_from_the_next_unfetched_page(tmp_path: Path) -> N
             # a resumed sync always catches up on what changed since it started (nothing
             # here: the world is static): one more request, no record
             assert row.passes == 2
-            assert _requests(srv.sandbox.app, "inventory") == total - 20 + 1 + 1
+            assert _requests(srv.sandbox.app, "inventory") == total - 23 + 1
 
 
 def test_restart_discards_the_checkpoint_and_fetches_every_page(tmp_path: Path) -> None:
@@ -186,44 +187,88 @@ def test_a_server_that_ignores_updated_since_costs_one_full_read(
         assert compare_with_truth(store, srv.sandbox, ("inventory",)).exact
 
 
-def test_a_maintenance_window_keeps_the_checkpoint_and_the_next_sync_resumes(
-    tmp_path: Path,
-) -> None:
-    """503 maintenance mid-sync (simulated time, real limits): the wait is beyond the cap, the
-    sync stops saying when to retry, its chunks stay; after the window the next sync fetches
-    page 1 again and the pages after the last committed chunk, and equals the ground truth."""
+def _maintenance_sync(
+    tmp_path: Path, window_s: tuple[float, float], workers: int = 4
+) -> tuple[Any, Any, Any, Path, Any]:
+    """A sandbox at the real limits (60 calls/min, 60-s windows aligned to the clock,
+    pageSize 100: 250 pages, ~4 min of API time) with a maintenance window, all on one
+    simulated clock; the first sync runs. Returns the served sandbox, the clock, the first
+    report, the db path and the settings."""
     from datetime import UTC, datetime
 
     from vendorkit.sandbox.clock import SimulatedClock
 
-    start = datetime(2026, 11, 1, 12, tzinfo=UTC)
-    clock = SimulatedClock(start)
-    window = (start + timedelta(seconds=25), start + timedelta(hours=2))
+    start = datetime(2026, 11, 2, 7, tzinfo=UTC)
+    clock = SimulatedClock(start, settle_s=0.005)
+    window = (start + timedelta(seconds=window_s[0]), start + timedelta(seconds=window_s[1]))
     config = SandboxConfig(
-        scale=0.2,
+        scale=10,
         invalid=0,
         now=clock.now,
-        rate_limit_per_minute=12,  # the pacer waits a window after 12 calls: time passes
+        rate_limit_per_minute=60,
+        rate_limit_windows="aligned",
         faults=FaultConfig(maintenance=(window,)),
     )
     db = tmp_path / "vk.duckdb"
-    with served(config) as srv, Store(db) as store:
-        settings = srv.settings(db, page_size=PAGE, workers=1, max_wait_s=60)
-        with VendorClient(settings, clock=clock.now, sleep=clock.sleep) as client:
-            first = run_sync(store, client, ["inventory"], chunk_records=CHUNK)
+    srv_cm = served(config)
+    srv = srv_cm.__enter__()
+    settings = srv.settings(db, page_size=100, workers=workers)  # VENDORKIT_MAX_WAIT_S: 900 s
+    with Store(db) as store, VendorClient(settings, clock=clock.now, sleep=clock.sleep) as client:
+        first = run_sync(store, client, ["inventory"])
+    return (srv, srv_cm), clock, first, db, settings
+
+
+def test_a_maintenance_window_longer_than_the_cap_stops_the_sync_and_the_next_resumes(
+    tmp_path: Path,
+) -> None:
+    """503 maintenance (2 h, ``Retry-After``) opening mid-sync, in simulated time at the real
+    limits: longer than VENDORKIT_MAX_WAIT_S (900 s), so the sync stops at once saying when
+    to retry; what it fetched is committed with the checkpoint; after the window the next
+    sync fetches no page again and equals the ground truth."""
+    (srv, srv_cm), clock, first, db, settings = _maintenance_sync(tmp_path, (150, 7200))
+    try:
         row = first["inventory"]
-        assert row.outcome == "failed" and "maintenance" in (row.error or "").lower()
-        status = store_status(store).filter(endpoint="inventory").row(0, named=True)
-        staged = status["unfinished_pages"]
-        assert staged and staged % (CHUNK // PAGE) == 0
+        assert row.outcome == "failed"
+        error = row.error or ""
+        assert "maintenance until 2026-11-02T09:00:00Z" in error  # the server's own words
+        assert "longer than VENDORKIT_MAX_WAIT_S=900" in error
+        assert "retry after 2026-11-02T09:00:00+00:00" in error
+        stats = srv.sandbox.app.stats()["inventory"]
+        # at most one 503 per page in flight or queued (the look-ahead: 2 x 4 workers): no
+        # retries into the window
+        assert stats["status_codes"].get(503, 0) <= 8 and stats["rate_limited"] == 0
+        with Store(db) as store:
+            status = store_status(store).filter(endpoint="inventory").row(0, named=True)
+        staged, total = status["unfinished_pages"], status["unfinished_pages_total"]
+        assert 0 < staged < total == 250
         fetched_before = _pages_served(srv.sandbox.app, "inventory")
         srv.sandbox.app.reset_stats()
-        clock.sleep((window[1] - start).total_seconds())
-        with VendorClient(settings, clock=clock.now, sleep=clock.sleep) as client:
-            second = run_sync(store, client, ["inventory"], chunk_records=CHUNK)
-        assert second.ok, str(second)
-        total = status["unfinished_pages_total"]
-        served_now = _pages_served(srv.sandbox.app, "inventory")
-        assert served_now == total - staged + 1  # page 1, then the pages not committed
-        assert fetched_before + served_now - total <= 1 + CHUNK // PAGE
-        assert compare_with_truth(store, srv.sandbox, ("inventory",)).exact
+        clock.advance(7200)  # the window is over
+        with Store(db) as store:
+            with VendorClient(settings, clock=clock.now, sleep=clock.sleep) as client:
+                second = run_sync(store, client, ["inventory"])
+            assert second.ok, str(second)
+            served_now = _pages_served(srv.sandbox.app, "inventory")
+            assert served_now == total - staged  # the resume starts at the next page
+            assert fetched_before + served_now == total  # no page fetched twice
+            assert second["inventory"].resumed_pages == staged
+            assert srv.sandbox.app.stats()["inventory"]["rate_limited"] == 0
+            assert compare_with_truth(store, srv.sandbox, ("inventory",)).exact
+    finally:
+        srv_cm.__exit__(None, None, None)
+
+
+def test_a_maintenance_window_within_the_cap_is_waited_through(tmp_path: Path) -> None:
+    """A 10-minute window (``Retry-After`` 600 s <= VENDORKIT_MAX_WAIT_S): the sync waits
+    for it and completes, every page fetched once, equal to the ground truth."""
+    (srv, srv_cm), _clock, first, db, _ = _maintenance_sync(tmp_path, (150, 750))
+    try:
+        assert first.ok, str(first)
+        stats = srv.sandbox.app.stats()["inventory"]
+        assert stats["pages_served"] == 250 and stats["rate_limited"] == 0
+        assert 0 < stats["status_codes"].get(503, 0) <= 8  # once per page in flight / queued
+        assert stats["last_request_at"] - stats["first_request_at"] >= 750  # it waited
+        with Store(db) as store:
+            assert compare_with_truth(store, srv.sandbox, ("inventory",)).exact
+    finally:
+        srv_cm.__exit__(None, None, None)

@@ -359,8 +359,8 @@ class VendorClient:
             updated_since: only records updated at or after this instant (``updatedSince``).
             page_size: records per page (default ``settings.page_size``; the API caps it).
             stats: a :class:`FetchStats` to update while fetching (optional).
-            start_page: resume a fetch: page 1 is still fetched and yielded (it carries
-                ``recordsFound``), then the planned pages from ``start_page`` on.
+            start_page: resume a fetch: it starts at this page, whose envelope carries
+                ``recordsFound`` like page 1's (no page before it is fetched again).
 
         Raises:
             AuthError, RateLimitError, ApiError, TransportError, ContractError: each names the
@@ -376,7 +376,7 @@ class VendorClient:
         paginator = PageNumberPaginator(
             ep, page_size or self.settings.page_size, max_records=self.settings.max_records
         )
-        request = paginator.init_request(_format_since(updated_since))
+        request = paginator.init_request(_format_since(updated_since), max(start_page, 1))
         pacer = self.pacer(ep.name)
         started = time.perf_counter()
 
@@ -782,11 +782,17 @@ class VendorClient:
                 errors=_errors_of(outcome),
                 **where,
             )
-        advice = (
-            f"the server kept failing after {attempts} attempts; retry later"
-            if status >= 500
-            else _hint(status, detail, outcome.headers)
-        )
+        if status >= 500 and decision.delay_s > self.settings.max_wait_s:
+            until = datetime.fromtimestamp(self._now() + decision.delay_s, UTC)
+            advice = (
+                f"it asks to wait {decision.delay_s:,.0f}s (Retry-After), longer than "
+                f"VENDORKIT_MAX_WAIT_S={self.settings.max_wait_s:g}: stopped; retry after "
+                f"{until.isoformat(timespec='seconds')} (or raise VENDORKIT_MAX_WAIT_S)"
+            )
+        elif status >= 500:
+            advice = f"the server kept failing after {attempts} attempts; retry later"
+        else:
+            advice = _hint(status, detail, outcome.headers)
         return ApiError(
             self._tokens.redact(
                 f"GET {ep.path} page {number} answered HTTP {status}"
@@ -842,6 +848,7 @@ class VendorClient:
             waiting_s=seconds,
             reason=reason,
             source=self.source,
+            rate_limit=self.pacer(ep.name).limit,
         )
 
     def _emit_wait(self, ep: Endpoint, stats: FetchStats, seconds: float, reason: str) -> None:

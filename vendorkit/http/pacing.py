@@ -9,7 +9,13 @@ endpoint, so a long sync stays under the limit instead of provoking 429s:
   only one request is in flight at a time (a *probe*) until the headers say how much is left;
 * while the calls still needed fit in the remaining budget, requests go out immediately;
 * when they do not, the remaining calls are spread evenly over the time left to the reset;
-* with no budget left, every thread waits until the reset (plus a small margin);
+* with no budget left, every thread waits until the reset (plus a small margin). The reset
+  is ``X-RateLimit-Reset``, or earlier when the answer is the *first* call of its window
+  (``Remaining = Limit - 1``): that window ends at most ``window_s`` (60 s, the documented
+  "per minute") after the answer arrived. A window that starts at its first call (rather
+  than on the minute) ends mid-second while its ``Reset`` is rounded up to the next second,
+  so waiting for the header alone loses up to a second per minute (1.7 % of the rate); the
+  bound is local time (no clock skew) and never later than the true end;
 * after a 429, every thread waits until the announced reset (or ``Retry-After``, or a
   backoff), then probes again.
 
@@ -62,6 +68,14 @@ class Pacer:
     :meth:`block_for`. :meth:`set_demand` tells the pacer how many calls the current fetch
     still needs, so it only spreads calls out when they would not fit in the budget.
 
+    Args:
+        endpoint: the endpoint whose budget this is.
+        now: the clock (epoch seconds); sleep: how to wait (tests pass simulated ones).
+        margin_s: waited past a window's end.
+        max_wait_s: the longest single wait (``VENDORKIT_MAX_WAIT_S``).
+        window_s: the longest a window lasts (Ingram Micro: per minute); ``None`` trusts
+            ``X-RateLimit-Reset`` alone.
+
     Example:
         >>> p = Pacer("inventory", now=lambda: 0.0, sleep=lambda s: None)
         >>> p.acquire()  # first call: nothing known yet, no wait
@@ -81,8 +95,10 @@ class Pacer:
         sleep: Callable[[float], None] = time.sleep,
         margin_s: float = RESET_MARGIN_S,
         max_wait_s: float = 900.0,
+        window_s: float | None = 60.0,
     ) -> None:
         self.endpoint = endpoint
+        self._window_s = window_s
         self.max_wait_s = max_wait_s
         self._clock = now
         self._sleep = sleep
@@ -92,7 +108,8 @@ class Pacer:
         self._seen_answer = False
         self._limit: int | None = None
         self._remaining: int | None = None  # None = unknown -> probe
-        self._reset_at: float | None = None  # local epoch seconds
+        self._reset_at: float | None = None  # local epoch seconds: when the window ends
+        self._header_reset: float | None = None  # the window's X-RateLimit-Reset (local)
         self._blocked_until = 0.0
         self._next_slot = 0.0
         self._in_flight = 0
@@ -165,6 +182,7 @@ class Pacer:
                 # the window is over: the budget is unknown until the next answer
                 self._remaining = None
                 self._reset_at = None
+                self._header_reset = None
                 self._next_slot = 0.0
             if not self._limited and self._seen_answer:
                 self._in_flight += 1
@@ -213,15 +231,21 @@ class Pacer:
         if limit is not None:
             self._limit = limit
         reset_at = now + until_reset
-        if self._reset_at is not None and reset_at < self._reset_at - 0.5:
+        known = self._header_reset
+        if known is not None and reset_at < known - 0.5:
             return  # a late answer from the previous window says nothing about this one
-        if self._reset_at is None or reset_at > self._reset_at + 0.5 or self._remaining is None:
+        if known is None or reset_at > known + 0.5 or self._remaining is None:
             # a new window: calls still in flight may count against it
-            self._reset_at = reset_at
+            self._header_reset = self._reset_at = reset_at
             self._remaining = max(remaining - self._in_flight, 0)
             self._next_slot = 0.0
         else:
             self._remaining = min(self._remaining, remaining)
+        if self._window_s is not None and limit is not None and remaining == limit - 1:
+            # the first call of its window, answered now: the window ends window_s later
+            # at the latest (the Reset header may be rounded up to the next second)
+            assert self._reset_at is not None
+            self._reset_at = min(self._reset_at, now + self._window_s)
 
     def block_for(self, seconds: float) -> None:
         """After a 429: every thread waits ``seconds``, then the budget is probed again."""
@@ -230,5 +254,6 @@ class Pacer:
             self._blocked_until = max(self._blocked_until, until)
             self._remaining = None
             self._reset_at = None
+            self._header_reset = None
             self._next_slot = 0.0
             self._cond.notify_all()

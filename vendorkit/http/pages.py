@@ -74,6 +74,8 @@ class ProgressEvent:
         waiting_s: for ``"wait"``: seconds waited (or about to be waited).
         reason: for ``"wait"``: why (``"rate limit pacing"``, ``"429"``, ``"HTTP 503"``, ...).
         source: ``"sandbox"`` or ``"api"``.
+        rate_limit: the endpoint's ``X-RateLimit-Limit`` (calls per minute) once the server
+            announced one, else ``None`` (progress bars compute their ETA from it).
 
     Example:
         >>> ProgressEvent("orders", "wait", 0, None, 0, 0, waiting_s=2.0, reason="HTTP 503").reason
@@ -89,6 +91,7 @@ class ProgressEvent:
     waiting_s: float = 0.0
     reason: str | None = None
     source: str = "api"
+    rate_limit: int | None = None
 
 
 @dataclass

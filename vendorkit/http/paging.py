@@ -130,6 +130,7 @@ class PageNumberPaginator:
         self.has_next = True
         self.max_pages = page_count(max_records, page_size) + EXTRA_PAGES
         self._last_number = 0
+        self._first_number = 1
         self._plan: range = range(0)
         self._plan_end = 1  # the last page number known to exist
         self._bodies: set[bytes] = set()
@@ -144,9 +145,13 @@ class PageNumberPaginator:
 
     # -- dlt's three steps -----------------------------------------------------------
 
-    def init_request(self, updated_since: str | None) -> PageRequest:
-        """The request for page 1."""
-        return PageRequest(1, self.page_size, updated_since)
+    def init_request(self, updated_since: str | None, first: int = 1) -> PageRequest:
+        """The request for the first page: page 1, or page ``first`` when a fetch resumes
+        (every page's envelope carries ``recordsFound``, so the plan is made from it)."""
+        if first < 1:
+            raise ValueError("the first page is 1 or more")
+        self._first_number = first
+        return PageRequest(first, self.page_size, updated_since)
 
     def update_state(self, page: Page, body: PageBody | None) -> None:
         """Read page ``page.number`` (``body`` None: a 204); pages arrive in order."""
@@ -154,7 +159,7 @@ class PageNumberPaginator:
         self._last_number = number
         if body is not None:
             self._guard(page, body)
-        if number == 1:
+        if number == self._first_number:
             self._first(body)
             return
         if body is None:
@@ -187,8 +192,8 @@ class PageNumberPaginator:
     # -- concurrency -----------------------------------------------------------------
 
     def plan(self) -> range:
-        """Page numbers known to exist after page 1 (fetch them in any order, but feed
-        them to :meth:`update_state` in order); empty after the first call."""
+        """Page numbers known to exist after the first page (fetch them in any order, but
+        feed them to :meth:`update_state` in order); empty after the first call."""
         plan, self._plan = self._plan, range(0)
         return plan
 
@@ -209,7 +214,7 @@ class PageNumberPaginator:
         size = self.requested_size
         if body.page_size:  # the server may lower the page size, never raise it
             size = min(size, body.page_size)
-        elif 0 < got < size and (self.records_found or 0) > got:
+        elif self._first_number == 1 and 0 < got < size and (self.records_found or 0) > got:
             size = got  # the server capped the page size without saying so
         self.page_size = size
         found = self.records_found
@@ -217,10 +222,10 @@ class PageNumberPaginator:
             total = page_count(found, size)
             self.pages_total = max(total, 1)
             self._plan_end = max(total, 1)
-            self._plan = range(2, total + 1)
+            self._plan = range(self._first_number + 1, total + 1)
             extra = max(EXTRA_PAGES, math.ceil(total / 10))
             self.max_pages = min(self.max_pages, max(total, 1) + extra)
-            if total <= 1:
+            if total <= self._first_number:
                 self.has_next = self._continues(body)
             else:
                 self.has_next = True  # decided when the last planned page arrives

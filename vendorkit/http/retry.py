@@ -4,7 +4,9 @@
 
 * ``accept``: a 200 or 204 to use;
 * ``retry``: a transient failure (timeout, reset, cut-off body, 500/502/503/504): this
-  thread backs off (exponential, with jitter) and tries again;
+  thread backs off (exponential, with jitter) and tries again; a 5xx with ``Retry-After``
+  (a maintenance window: "back at ...") waits that long instead, if it is within
+  ``max_wait_s``, and is a ``fail`` carrying the wait otherwise;
 * ``wait``: a 429: every thread of the endpoint waits (``X-RateLimit-Reset`` when the budget
   is spent, else ``Retry-After``, else a backoff), then tries again;
 * ``refresh``: a first 401: fetch a new token and repeat (not counted as a retry);
@@ -305,6 +307,10 @@ class RetryPolicy:
         >>> policy.classify(httpx.Response(429, headers={"Retry-After": "999999"}),
         ...                 attempt=0, now=0.0).action
         'fail'
+        >>> policy.classify(httpx.Response(503, headers={"Retry-After": "600"}), attempt=0, now=0.0)
+        Decision(action='retry', delay_s=600.0, reason='HTTP 503')
+        >>> policy.classify(httpx.Response(503, headers={"Retry-After": "7200"}), attempt=0, now=0.0)
+        Decision(action='fail', delay_s=7200.0, reason='HTTP 503 wait too long')
     """
 
     max_retries: int = 6
@@ -385,6 +391,17 @@ class RetryPolicy:
             if wait > self.max_wait_s:
                 return Decision("fail", wait, "429 wait too long")
             return Decision("fail" if spent else "wait", wait, "429 rate limited")
+        if status in self.retry_statuses:
+            back_at = parse_retry_after(
+                outcome.headers.get("retry-after") or outcome.headers.get("Retry-After"), now=now
+            )
+            if back_at is not None:
+                # the server says when it is back (a maintenance window): wait that long if
+                # it is within max_wait_s, else stop now so the error can say when to retry
+                if back_at > self.max_wait_s:
+                    return Decision("fail", back_at, f"HTTP {status} wait too long")
+                if not spent:
+                    return Decision("retry", max(back_at, self.backoff(attempt)), f"HTTP {status}")
         if status in self.retry_statuses and not spent:
             return Decision("retry", self.backoff(attempt), f"HTTP {status}")
         return Decision("fail", reason=f"HTTP {status}")

@@ -151,9 +151,14 @@ class _EndpointStats:
     pages_served: int = 0
     records_served: int = 0
     faults: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: epoch seconds (limiter clock) of the first and the last request answered
+    first_at: float | None = None
+    last_at: float | None = None
 
     def snapshot(self) -> dict[str, Any]:
         return {
+            "first_request_at": self.first_at,
+            "last_request_at": self.last_at,
             "requests": self.requests,
             "status_codes": dict(sorted(self.status_codes.items())),
             "rate_limited": self.rate_limited,
@@ -293,6 +298,9 @@ class SandboxApp:
             resp.headers = self._hostile_headers(resp, fc)
         st = self._stats[resp.endpoint]
         st.requests += 1
+        st.last_at = self._epoch()
+        if st.first_at is None:
+            st.first_at = st.last_at
         st.status_codes[resp.status] += 1
         if resp.status == 429:
             st.rate_limited += 1
@@ -486,12 +494,21 @@ class SandboxApp:
         limit = self.config.rate_limit_per_minute
         if limit is not None:
             window_s = self.config.rate_limit_window_s
-            mono = self._mono()
+            if self.config.rate_limit_windows == "aligned":
+                # windows on the clock (the top of the minute): the reset is exact
+                mono = self._epoch()
+                start = math.floor(mono / window_s) * window_s
+            else:  # from the first call of the window on (reset rounded up to the second)
+                mono = self._mono()
+                start = mono
             win = self._windows.get((name, client))
             if win is None or mono >= win.start + window_s:
-                win = self._windows[(name, client)] = _Window(mono)
+                win = self._windows[(name, client)] = _Window(start)
             win.count += 1
-            reset = math.ceil(self._epoch() + (win.start + window_s - mono))
+            if self.config.rate_limit_windows == "aligned":
+                reset = math.ceil(win.start + window_s)  # on the epoch clock already
+            else:
+                reset = math.ceil(self._epoch() + (win.start + window_s - mono))
             rl_headers = [
                 ("X-RateLimit-Limit", str(limit)),
                 ("X-RateLimit-Remaining", str(max(0, limit - win.count))),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from vendorkit.errors import ConfigError
 
@@ -242,6 +242,13 @@ class SandboxConfig:
         rate_limit_per_minute: calls per window per endpoint per client id; ``None`` = off
             (then no ``X-RateLimit-*`` headers are sent).
         rate_limit_window_s: the rate-limit window length in seconds.
+        rate_limit_windows: when a window starts. ``"first_call"`` (default): at the first
+            call after the previous window ended (Apigee's *flexi* quota); its
+            ``X-RateLimit-Reset`` is rounded up to the whole second, so a client waiting
+            for it loses up to a second per window. ``"aligned"``: at every multiple of the
+            window length on the clock (the top of the minute for 60 s windows: Apigee's
+            *default* quota type, the gateway Ingram Micro's API runs on), so the reset is
+            exact.
         token_ttl_s: access-token lifetime in seconds (real time).
         max_page_size: the largest accepted ``pageSize`` (the contract says 100).
         client_id: accepted client id, ``None`` = any non-empty.
@@ -273,6 +280,7 @@ class SandboxConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     rate_limit_per_minute: int | None = None
     rate_limit_window_s: float = 60.0
+    rate_limit_windows: Literal["first_call", "aligned"] = "first_call"
     token_ttl_s: float = 86399
     max_page_size: int = 100
     client_id: str | None = None
@@ -296,6 +304,11 @@ class SandboxConfig:
             raise ConfigError("SandboxConfig.max_page_size must be >= 1")
         if self.rate_limit_per_minute is not None and self.rate_limit_per_minute < 1:
             raise ConfigError("SandboxConfig.rate_limit_per_minute must be >= 1 or None")
+        if self.rate_limit_windows not in ("first_call", "aligned"):
+            raise ConfigError(
+                f"SandboxConfig.rate_limit_windows={self.rate_limit_windows!r} must be "
+                "'first_call' or 'aligned'"
+            )
         if self.rate_limit_window_s <= 0 or self.token_ttl_s <= 0:
             raise ConfigError("SandboxConfig.rate_limit_window_s and token_ttl_s must be > 0")
         if (

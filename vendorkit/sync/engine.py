@@ -11,8 +11,11 @@ For each endpoint, :func:`run_sync`
    them as they arrive: every :data:`CHUNK_RECORDS` records the chunk is normalised
    (validated, deduplicated within the chunk) and committed to the staging tables with a
    checkpoint (:mod:`vendorkit.store.staging`), then dropped from memory. A killed sync
-   re-fetches at most the chunk in flight plus page 1 (the stated overlap: page 1 carries
-   ``recordsFound``, which the resume checks);
+   re-fetches at most the chunk in flight (the stated overlap); a sync stopped by a failed
+   fetch (a maintenance window, retries spent) commits the pages delivered before the
+   failure first, so its resume fetches none of them again (only pages fetched ahead of the
+   failed one, at most 2 x workers, can be fetched twice). A resume starts at the next
+   page, whose ``recordsFound`` it checks;
 3. a *catch-up* pass (``updatedSince`` = the server clock at the start) runs only when the
    main pass took longer than :data:`CATCH_UP_AFTER` on the server clock and the server
    honours ``updatedSince`` (a record changed during a shorter pass, and so perhaps skipped
@@ -51,7 +54,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import polars as pl
 
 from vendorkit.endpoints import ENDPOINT_NAMES, get_endpoint
-from vendorkit.errors import ConfigError, StoreError, StoreLockedError, VendorkitError
+from vendorkit.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    StoreError,
+    StoreLockedError,
+    TransportError,
+    VendorkitError,
+)
 from vendorkit.store import Checkpoint, Store
 from vendorkit.store.staging import COUNT_FIELDS as _COUNT_FIELDS
 from vendorkit.sync.report import EndpointSync, SyncReport, new_sync_id
@@ -84,8 +95,8 @@ MAX_CATCHUP_PASSES = 1
 #: that changed meanwhile would shift the pages already staged. A maintenance window
 #: (at most 5 h at Ingram Micro) stays well inside it.
 CHECKPOINT_MAX_AGE = timedelta(hours=12)
-#: Records normalised and committed per chunk: the most a killed sync fetches again (plus
-#: page 1), and what bounds memory.
+#: Records normalised and committed per chunk: the most a killed sync fetches again, and
+#: what bounds memory.
 CHUNK_RECORDS = 10_000
 _CODEC = "zstd"
 _META_IGNORES = "ignores_updated_since:"
@@ -94,8 +105,8 @@ _META_IGNORES = "ignores_updated_since:"
 class ResumablePageSource(Protocol):
     """A :class:`~vendorkit.http.pages.PageSource` that can start a fetch at a later page.
 
-    ``iter_pages(..., start_page=k)`` yields page 1 (it carries ``recordsFound``) and then
-    pages ``k, k+1, ...``. :class:`vendorkit.http.client.VendorClient` is one; a source
+    ``iter_pages(..., start_page=k)`` yields pages ``k, k+1, ...`` (page ``k``'s envelope
+    carries ``recordsFound``, checked against the checkpoint). :class:`vendorkit.http.client.VendorClient` is one; a source
     without it is resumed by dropping the pages already staged.
     """
 
@@ -107,7 +118,7 @@ class ResumablePageSource(Protocol):
         stats: FetchStats | None = None,
         start_page: int = 1,
     ) -> Iterator[Page]:
-        """Yield page 1, then the pages from ``start_page`` on, in order."""
+        """Yield the pages from ``start_page`` on, in order."""
         ...
 
 
@@ -330,7 +341,7 @@ def _fetch_and_stage(
         pages: Iterable[Page] = ()
     else:
         pages = client.iter_pages(run.endpoint, updated_since=since, stats=stats, **kwargs)
-    for page in pages:
+    for page in _kept_on_failure(pages, run):
         if pass_start is None:
             pass_start = page.server_date or datetime.now(UTC)
             if resuming:
@@ -358,7 +369,7 @@ def _fetch_and_stage(
         if page.server_date is not None:
             last_date = page.server_date
         if page.number <= run.point.last_page:
-            continue  # staged before the interruption (page 1 is always fetched again)
+            continue  # staged before the interruption (a source that starts at page 1)
         run.add(page, 1)
     run.flush()
     server_start = run.point.server_start or pass_start or datetime.now(UTC)
@@ -378,6 +389,17 @@ def _fetch_and_stage(
         passes += 1
         ignores = _catch_up(client, run, stats, first, ep.cursor_field, notes)
     return _Outcome(server_start, passes, ignores, notes)
+
+
+def _kept_on_failure(pages: Iterable[Page], run: _Run) -> Iterator[Page]:
+    """The main pass's pages; when *fetching* fails (the server stopped answering: a
+    maintenance window, retries spent, a lost network), the pages already fetched are
+    committed with the checkpoint first, so the next sync fetches none of them again."""
+    try:
+        yield from pages
+    except (ApiError, AuthError, TransportError):
+        run.flush()
+        raise
 
 
 def ep_page_floor(page: Page) -> int:
@@ -585,7 +607,7 @@ def _plan(
         store.adopt_staged(con, point.sync_id, sync_id, endpoint)
     notes.append(
         f"resumed the unfinished sync {point.sync_id} after page {point.last_page} of "
-        f"{point.pages_total or '?'} (page 1 is fetched again to check recordsFound)"
+        f"{point.pages_total or '?'} (recordsFound checked on the first page fetched)"
     )
     return replace(point, sync_id=sync_id)
 
