@@ -30,9 +30,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -122,14 +124,24 @@ def default_sender_id() -> str:
     return f"vendorkit/{_version()}"[:32]
 
 
+#: Correlation ids need to be unique, not secret: drawn from a PRNG seeded from the OS
+#: (re-seeded in a forked child), not from ``os.urandom`` per request (a system call per
+#: page, and in a busy process a GIL hand-over each time).
+_IDS = random.Random()
+if hasattr(os, "register_at_fork"):  # pragma: no branch
+    os.register_at_fork(after_in_child=_IDS.seed)
+
+
 def new_correlation_id() -> str:
-    """A fresh ``IM-CorrelationID``: uuid4 as 32 hex characters (Ingram allows <= 32).
+    """A fresh ``IM-CorrelationID``: a random (version 4) UUID as 32 hex characters
+    (Ingram allows <= 32).
 
     Example:
-        >>> len(new_correlation_id())
-        32
+        >>> cid = new_correlation_id()
+        >>> len(cid), cid[12], cid != new_correlation_id()
+        (32, '4', True)
     """
-    return uuid.uuid4().hex
+    return uuid.UUID(int=_IDS.getrandbits(128), version=4).hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +271,12 @@ class VendorClient:
             trust_env=not is_loopback(urlsplit(base_url).hostname),
         )
         install_deadline(self._http, self._deadline)
+        # data requests go straight to the transport httpx chose for the base URL (its
+        # proxy mount, if the environment configures one): httpx.Client.send's layers
+        # around it (auth flow, redirect loop, cookie jar, event hooks) do nothing for
+        # these GETs but cost ~0.3 ms of CPU per page
+        self._transport = self._http._transport_for_url(httpx.URL(base_url))
+        self._extensions = {"timeout": self._http.timeout.as_dict()}
         self._tokens = TokenProvider(
             self._http,
             token_url,
@@ -270,6 +288,7 @@ class VendorClient:
         self._headers = {
             "Accept": "application/json",
             "Accept-Encoding": ACCEPT_ENCODING,
+            "Connection": "keep-alive",
             "IM-PartnerID": settings.partner_id,
             "IM-CountryCode": settings.country_code,
             "IM-SenderID": (settings.sender_id or default_sender_id())[:32],
@@ -628,12 +647,14 @@ class VendorClient:
         body within the size bound (decoded)."""
         limit = self.settings.request_deadline_s
         started = time.monotonic()
+        request = httpx.Request("GET", target, headers=headers, extensions=self._extensions)
         try:
-            with (
-                self._deadline.within(limit),
-                self._http.stream("GET", target, headers=headers) as response,
-            ):
-                content = read_body(response, self.settings.max_page_bytes)
+            with self._deadline.within(limit):
+                response = self._transport.handle_request(request)
+                try:
+                    content = read_body(response, self.settings.max_page_bytes)
+                finally:
+                    response.close()  # the connection goes back to the pool
                 return _Answer(response.status_code, response.headers, content)
         except httpx.TimeoutException as exc:
             if time.monotonic() - started >= limit:
@@ -910,8 +931,22 @@ def _errors_of(response: _Answer) -> Any:
 
 
 def _server_date(value: str | None) -> datetime | None:
+    """The ``Date`` header as a UTC datetime (``None``: absent or unreadable).
+
+    Example:
+        >>> _server_date("Tue, 01 Dec 2026 10:00:00 GMT").isoformat()
+        '2026-12-01T10:00:00+00:00'
+        >>> _server_date("yesterday") is None
+        True
+    """
     if not value:
         return None
+    return _parse_server_date(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_server_date(value: str) -> datetime | None:
+    # the header changes once a second: every page of that second shares one parse
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError):
