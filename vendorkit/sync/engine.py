@@ -37,6 +37,7 @@ deduplicated by key.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -67,6 +68,8 @@ __all__ = [
     "run_sync",
     "sync",
 ]
+
+logger = logging.getLogger("vendorkit.sync")
 
 #: Subtracted from the server clock when the next ``updatedSince`` is stored.
 CURSOR_OVERLAP = timedelta(minutes=5)
@@ -153,8 +156,10 @@ class _BackgroundNormaliser:
     """``vendorkit.schemas.normalise``, imported in a background thread.
 
     pandera (and what it pulls in) takes seconds to import; ``import vendorkit`` stays light
-    by not importing it, and a sync starts fetching while the import runs. The first call
-    waits for the import (and re-raises its error, if any).
+    by not importing it, and a sync starts fetching while the import runs. The same thread
+    then does the first validation's one-off work (:func:`vendorkit.schemas.prepare`), so
+    the first chunk does not do it while pages wait. The first call waits for the thread
+    (and re-raises the import's error, if any).
     """
 
     def __init__(self) -> None:
@@ -167,11 +172,15 @@ class _BackgroundNormaliser:
 
     def _load(self) -> None:
         try:
-            from vendorkit.schemas import normalise
-
-            self._fn = normalise
+            from vendorkit.schemas import normalise, prepare
         except BaseException as exc:  # handed to the caller on first use, not swallowed
             self._error = exc
+            return
+        self._fn = normalise
+        try:
+            prepare()
+        except Exception:  # only a head start: the first real call meets the same error
+            logger.debug("preparing the schemas in the background failed", exc_info=True)
 
     @property
     def ready(self) -> bool:
