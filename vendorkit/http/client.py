@@ -80,7 +80,7 @@ from vendorkit.http.bounds import (
 )
 from vendorkit.http.pacing import Pacer, WaitTooLong
 from vendorkit.http.pages import FetchResult, FetchStats, Page, PageSource, ProgressEvent
-from vendorkit.http.paging import PageNumberPaginator, PageRequest
+from vendorkit.http.paging import PageMark, PageNumberPaginator, PageRequest
 from vendorkit.http.retry import TRANSIENT_ERRORS, Decision, RetryPolicy
 
 __all__ = [
@@ -148,6 +148,7 @@ def new_correlation_id() -> str:
 class _Fetched:
     page: Page
     parsed: PageBody | None  # None for 204
+    mark: PageMark | None = None  # for the paginator's repeat guard, computed by the worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +409,7 @@ class VendorClient:
 
         pacer.set_demand(None)
         first = self._get_page(ep, request, stats)
-        paginator.update_state(first.page, first.parsed)
+        paginator.update_state(first.page, first.parsed, first.mark)
         stats.records_found = paginator.records_found
         stats.pages_total = paginator.pages_total
         yield deliver(first)
@@ -419,7 +420,7 @@ class VendorClient:
             pacer.set_demand(len(planned))
             request = paginator.update_request(request)  # the page size page 1 settled
             for fetched in self._pages_concurrently(ep, planned, request, stats):
-                paginator.update_state(fetched.page, fetched.parsed)
+                paginator.update_state(fetched.page, fetched.parsed, fetched.mark)
                 if fetched.parsed is None:
                     break  # 204 before recordsFound was reached (the paginator logs it)
                 yield deliver(fetched)
@@ -427,7 +428,7 @@ class VendorClient:
         while paginator.has_next:
             request = paginator.update_request(request)
             fetched = self._get_page(ep, request, stats)
-            paginator.update_state(fetched.page, fetched.parsed)
+            paginator.update_state(fetched.page, fetched.parsed, fetched.mark)
             if fetched.parsed is None:
                 break  # 204: past the end
             yield deliver(fetched)
@@ -618,7 +619,9 @@ class VendorClient:
             )
             if decision.action == "accept":
                 assert isinstance(outcome, _Answer)
-                return _Fetched(self._page(ep, number, parsed, outcome, correlation_id), parsed)
+                page = self._page(ep, number, parsed, outcome, correlation_id)
+                mark = PageMark.of(ep, page.body, parsed.records) if parsed is not None else None
+                return _Fetched(page, parsed, mark)
             if decision.action == "refresh":
                 refreshed = True  # a refresh does not spend a retry
                 refused_at = sent_at
