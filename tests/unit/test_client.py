@@ -303,6 +303,13 @@ def test_data_requests_carry_the_client_timeouts_and_keep_alive() -> None:
     assert request.headers["Accept-Encoding"] == "gzip"
 
 
+def test_a_non_ascii_header_setting_is_a_config_error_naming_it() -> None:
+    api = FakeApi({"inventory": inventory_records(1)})
+    with pytest.raises(ConfigError, match=r"IM-SenderID header must be ASCII.*VENDORKIT_SENDER_ID"):
+        make_client(api, sender_id="café-bi")
+    assert api.requests == []
+
+
 # -- contract errors -------------------------------------------------------------------
 
 

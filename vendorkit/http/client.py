@@ -172,6 +172,37 @@ def _format_since(value: datetime | date | str | None) -> str | None:
     return value.isoformat()
 
 
+#: the setting behind each configurable header, for the error about a non-ASCII value
+_HEADER_SETTINGS = {
+    "IM-PartnerID": "VENDORKIT_PARTNER_ID",
+    "IM-CountryCode": "VENDORKIT_COUNTRY_CODE",
+    "IM-SenderID": "VENDORKIT_SENDER_ID",
+}
+
+
+def _raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    """The fixed headers as ASCII bytes pairs (what httpx sends without re-normalising).
+
+    Example:
+        >>> _raw_headers({"IM-CountryCode": "US"})
+        [(b'IM-CountryCode', b'US')]
+        >>> _raw_headers({"IM-SenderID": "café"})
+        Traceback (most recent call last):
+        ...
+        vendorkit.errors.ConfigError: the IM-SenderID header must be ASCII, got 'café'; fix VENDORKIT_SENDER_ID
+    """
+    raw = []
+    for name, value in headers.items():
+        try:
+            raw.append((name.encode("ascii"), value.encode("ascii")))
+        except UnicodeEncodeError:
+            setting = _HEADER_SETTINGS.get(name, "the settings")
+            raise ConfigError(
+                f"the {name} header must be ASCII, got {value!r}; fix {setting}"
+            ) from None
+    return raw
+
+
 def _check_url(url: str, what: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -295,6 +326,7 @@ class VendorClient:
             "IM-SenderID": (settings.sender_id or default_sender_id())[:32],
             "User-Agent": default_sender_id(),
         }
+        self._raw_headers = _raw_headers(self._headers)
         self._pacers: dict[str, Pacer] = {}
         self._pacers_lock = threading.Lock()
         self._closed = False
@@ -576,9 +608,12 @@ class VendorClient:
             except AuthError as exc:
                 pacer.release(None)
                 raise AuthError(str(exc.args[0]) if exc.args else "token error", **where) from exc
-            headers = dict(self._headers)
-            headers["Authorization"] = f"Bearer {token}"
-            headers["IM-CorrelationID"] = correlation_id
+            # as bytes pairs: httpx keeps them as they are instead of normalising a dict
+            headers = [
+                *self._raw_headers,
+                (b"Authorization", f"Bearer {token}".encode()),
+                (b"IM-CorrelationID", correlation_id.encode()),
+            ]
             started = time.perf_counter()
             sent_at = self._now()
             stats.add(requests=1)
@@ -645,7 +680,7 @@ class VendorClient:
                 raise failure from outcome
             raise failure
 
-    def _send(self, target: str, headers: dict[str, str]) -> _Answer:
+    def _send(self, target: str, headers: list[tuple[bytes, bytes]]) -> _Answer:
         """GET ``target``, streamed: connect to last body byte within the deadline, the
         body within the size bound (decoded)."""
         limit = self.settings.request_deadline_s
