@@ -44,6 +44,14 @@ def test_the_background_thread_prepares_every_endpoint_before_the_first_call(
     assert batch.counts.loaded == 1
 
 
+def test_a_sync_prepares_only_the_endpoints_it_syncs(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[Any] = []
+    monkeypatch.setattr(vendorkit.schemas, "prepare", asked.append)
+    normaliser = engine._default_normaliser(["inventory"])
+    normaliser("inventory", _raw(), sync_id="s1")
+    assert asked == [["inventory"]]
+
+
 def test_a_failing_preparation_leaves_a_working_normaliser(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

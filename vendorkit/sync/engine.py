@@ -162,7 +162,8 @@ class _BackgroundNormaliser:
     (and re-raises the import's error, if any).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, endpoints: Iterable[str] | None = None) -> None:
+        self._endpoints = list(endpoints) if endpoints is not None else None
         self._fn: Normaliser | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -178,7 +179,7 @@ class _BackgroundNormaliser:
             return
         self._fn = normalise
         try:
-            prepare()
+            prepare(self._endpoints)  # the endpoints this sync will normalise (None: all)
         except Exception:  # only a head start: the first real call meets the same error
             logger.debug("preparing the schemas in the background failed", exc_info=True)
 
@@ -195,8 +196,8 @@ class _BackgroundNormaliser:
         return self._fn(*args, **kwargs)
 
 
-def _default_normaliser() -> Normaliser:
-    return _BackgroundNormaliser()
+def _default_normaliser(endpoints: Iterable[str] | None = None) -> Normaliser:
+    return _BackgroundNormaliser(endpoints)
 
 
 def _count(counts: Any, name: str) -> int | None:
@@ -472,7 +473,7 @@ def run_sync(
         >>> # report = run_sync(Store(":memory:"), client, ["inventory"])
     """
     names = resolve_endpoints(endpoints)
-    normalise = normaliser or _default_normaliser()
+    normalise = normaliser or _default_normaliser(names)
     chunk = chunk_records or CHUNK_RECORDS
     started = datetime.now(UTC)
     report = SyncReport(
