@@ -269,6 +269,47 @@ def test_sender_id_from_settings() -> None:
     assert api.api_requests()[0].headers["IM-SenderID"] == "acme-bi"
 
 
+def test_data_requests_use_the_proxy_the_environment_configures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages are sent on the transport httpx mounts for the base URL: a proxy from
+    HTTPS_PROXY carries them, as it would through ``httpx.Client.send``."""
+    import httpcore
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with VendorClient(make_settings()) as client:
+        transport = client._transport
+        assert transport is not client._http._transport
+        assert isinstance(transport._pool, httpcore.HTTPProxy)  # type: ignore[attr-defined]
+    monkeypatch.delenv("HTTPS_PROXY")
+    with VendorClient(make_settings()) as client:
+        assert client._transport is client._http._transport
+
+
+def test_data_requests_carry_the_client_timeouts_and_keep_alive() -> None:
+    api = FakeApi({"inventory": inventory_records(1)})
+    with make_client(api, timeout_s=7.5, connect_timeout_s=2.5) as client:
+        list(client.iter_pages("inventory"))
+    (request,) = api.api_requests()
+    assert request.extensions["timeout"] == {
+        "connect": 2.5,
+        "read": 7.5,
+        "write": 7.5,
+        "pool": 7.5,
+    }
+    assert request.headers["Connection"] == "keep-alive"
+    assert request.headers["Accept-Encoding"] == "gzip"
+
+
+def test_a_non_ascii_header_setting_is_a_config_error_naming_it() -> None:
+    api = FakeApi({"inventory": inventory_records(1)})
+    with pytest.raises(ConfigError, match=r"IM-SenderID header must be ASCII.*VENDORKIT_SENDER_ID"):
+        make_client(api, sender_id="café-bi")
+    assert api.requests == []
+
+
 # -- contract errors -------------------------------------------------------------------
 
 

@@ -73,3 +73,25 @@ def test_mock_transport_page_has_the_response_body() -> None:
         (page,) = client.iter_pages("inventory")
     assert page.body == b'{"inventory": [{"partNumber": "A"}]}'
     assert page.status_code == 200
+
+
+def test_each_endpoint_object_parses_with_its_own_wire_schema() -> None:
+    """The parser keeps one wire schema per endpoint object: an endpoint rebuilt with
+    other fields (a re-registered catalog entry) parses with its own, not a stale one."""
+    from tests.unit.test_catalog import _endpoint
+
+    body = b'{"recordsFound": 1, "widgets": [{"widgetId": "W1", "site": "S", "count": 3}]}'
+    first = _endpoint()
+    assert parse_page_body(body, first).records.columns == [
+        "widgetId",
+        "site",
+        "count",
+        "updatedAt",
+    ]
+    table = dataclasses.replace(
+        first.table, columns=tuple(c for c in first.table.columns if c.name != "count")
+    )
+    second = dataclasses.replace(first, table=table)
+    parsed = parse_page_body(body, second)
+    assert parsed.records.columns == ["widgetId", "site", "updatedAt"]
+    assert parse_page_body(body, first).records["count"].to_list() == ["3"]

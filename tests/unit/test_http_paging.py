@@ -18,7 +18,7 @@ from vendorkit.errors import ContractError
 from vendorkit.http.body import parse_page_body
 from vendorkit.http.bounds import Deadline, DeadlineBackend
 from vendorkit.http.pages import Page
-from vendorkit.http.paging import PageNumberPaginator
+from vendorkit.http.paging import PageMark, PageNumberPaginator
 from vendorkit.http.retry import RetryPolicy, header_number, parse_retry_after, reset_delay
 
 INVENTORY = get_endpoint("inventory")
@@ -80,6 +80,44 @@ def test_max_records_bounds_a_fetch_without_records_found() -> None:
         for number in range(1, 1000):
             arrive(paginator, number, {"nextPage": "/x"}, 10)
     assert number == 20  # ceil(100 / 10) + 10 pages
+
+
+def _page_of(number: int, records: list[dict[str, str]]) -> tuple[Page, Any]:
+    body = json.dumps({"recordsFound": 30, "pageSize": 10, "inventory": records}).encode()
+    parsed = parse_page_body(body, INVENTORY)
+    page = Page("inventory", number, body, parsed.records, None, datetime.now(UTC), "c", 200, None)
+    return page, parsed
+
+
+def test_the_repeat_guard_reads_the_mark_the_worker_computed() -> None:
+    """A page whose records repeat an earlier page's stops the fetch, whether the mark is
+    passed in (the client computes it in the fetching thread) or computed on the spot."""
+    for precomputed in (True, False):
+        paginator = PageNumberPaginator(INVENTORY, 10)
+        same = [{"partNumber": f"P{i}", "warehouse": "10"} for i in range(10)]
+        for number in (1, 2):
+            page, parsed = _page_of(number, same)
+            if number == 2:  # a different body (other envelope page), the same records
+                body = page.body.replace(b'"pageSize": 10', b'"pageSize": 10 ')
+                page = Page(
+                    "inventory", 2, body, parsed.records, None, page.fetched_at, "c", 200, None
+                )
+            mark = PageMark.of(INVENTORY, page.body, parsed.records) if precomputed else None
+            if number == 1:
+                paginator.update_state(page, parsed, mark)
+                continue
+            with pytest.raises(ContractError, match="same 10 records as page 1"):
+                paginator.update_state(page, parsed, mark)
+
+
+def test_a_mark_is_the_body_hash_and_the_key_span() -> None:
+    page, parsed = _page_of(1, [{"partNumber": f"P{i}", "warehouse": "10"} for i in range(3)])
+    mark = PageMark.of(INVENTORY, page.body, parsed.records)
+    assert mark == PageMark.of(INVENTORY, bytes(page.body), parsed.records)
+    assert mark.keys == (3, ("P0", "10"), ("P2", "10"))
+    assert mark.digest != PageMark.of(INVENTORY, page.body + b" ", parsed.records).digest
+    single, one = _page_of(1, [{"partNumber": "P0", "warehouse": "10"}])
+    assert PageMark.of(INVENTORY, single.body, one.records).keys is None
 
 
 def test_retry_policy_classifies_each_outcome() -> None:

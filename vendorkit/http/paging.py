@@ -36,6 +36,7 @@ import hashlib
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from vendorkit.endpoints import Endpoint
 from vendorkit.errors import ContractError
@@ -45,6 +46,7 @@ from vendorkit.http.pages import Page
 __all__ = [
     "DEFAULT_MAX_RECORDS",
     "EXTRA_PAGES",
+    "PageMark",
     "PageNumberPaginator",
     "PageRequest",
     "page_count",
@@ -69,6 +71,40 @@ def page_count(records_found: int, page_size: int) -> int:
     if page_size <= 0:
         raise ValueError("page_size must be positive")
     return math.ceil(records_found / page_size)
+
+
+@dataclass(frozen=True, slots=True)
+class PageMark:
+    """What the repeat guard compares between pages: the body's hash, and the records'
+    count with their first and last keys (``None`` below 2 records or without the keys).
+
+    Computed by :meth:`of` for each page, in the worker thread that fetched it (hashing
+    the body there keeps that work off the thread consuming the pages).
+
+    Example:
+        >>> import polars as pl
+        >>> from vendorkit.endpoints import get_endpoint
+        >>> records = pl.DataFrame({"partNumber": ["A", "B"], "warehouse": ["1", "1"]})
+        >>> PageMark.of(get_endpoint("inventory"), b"{}", records).keys
+        (2, ('A', '1'), ('B', '1'))
+    """
+
+    digest: bytes
+    keys: tuple[object, ...] | None
+
+    @classmethod
+    def of(cls, endpoint: Endpoint, body: bytes, records: Any) -> PageMark:
+        """The mark of one page of ``endpoint``: its raw ``body`` and parsed ``records``."""
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        keys = endpoint.primary_key
+        if records.height < 2 or not set(keys) <= set(records.columns):
+            return cls(digest, None)
+        # count, first and last key: cheap, and a page that only shifted by a record or
+        # two during the fetch does not match
+        columns = [records.get_column(k) for k in keys]
+        first = tuple(c[0] for c in columns)
+        last = tuple(c[-1] for c in columns)
+        return cls(digest, (records.height, first, last))
 
 
 @dataclass(slots=True)
@@ -153,12 +189,14 @@ class PageNumberPaginator:
         self._first_number = first
         return PageRequest(first, self.page_size, updated_since)
 
-    def update_state(self, page: Page, body: PageBody | None) -> None:
-        """Read page ``page.number`` (``body`` None: a 204); pages arrive in order."""
+    def update_state(self, page: Page, body: PageBody | None, mark: PageMark | None = None) -> None:
+        """Read page ``page.number`` (``body`` None: a 204); pages arrive in order.
+
+        ``mark`` is the page's :class:`PageMark` if the caller computed it already."""
         number = page.number
         self._last_number = number
         if body is not None:
-            self._guard(page, body)
+            self._guard(page, body, mark or PageMark.of(self.endpoint, page.body, body.records))
         if number == self._first_number:
             self._first(body)
             return
@@ -243,7 +281,7 @@ class PageNumberPaginator:
             )
         return found
 
-    def _guard(self, page: Page, body: PageBody) -> None:
+    def _guard(self, page: Page, body: PageBody, mark: PageMark) -> None:
         """Stop on a page that repeats an earlier one or is not the page asked for."""
         number = page.number
         if body.page_number is not None and body.page_number != number:
@@ -252,27 +290,16 @@ class PageNumberPaginator:
                 f"it answered pageNumber={body.page_number} when asked for page {number} "
                 "(the server ignores pageNumber)",
             )
-        digest = hashlib.blake2b(page.body, digest_size=16).digest()
-        if digest in self._bodies:
+        if mark.digest in self._bodies:
             raise self._stop(number, "it sent the same body as an earlier page")
-        self._bodies.add(digest)
-        records = body.records
-        keys = self.endpoint.primary_key
-        if records.height >= 2 and set(keys) <= set(records.columns):
-            # the page's records by their keys: count, first and last (cheap, and a page
-            # that only shifted by a record or two during the fetch does not match)
-            columns = [records.get_column(k) for k in keys]
-            key_set = (
-                records.height,
-                tuple(c[0] for c in columns),
-                tuple(c[-1] for c in columns),
-            )
-            earlier = self._key_sets.get(key_set)
+        self._bodies.add(mark.digest)
+        if mark.keys is not None:
+            earlier = self._key_sets.get(mark.keys)
             if earlier is not None:
                 raise self._stop(
-                    number, f"it sent the same {records.height} records as page {earlier}"
+                    number, f"it sent the same {mark.keys[0]} records as page {earlier}"
                 )
-            self._key_sets[key_set] = number
+            self._key_sets[mark.keys] = number
 
     def _why_max_pages(self) -> str:
         if self.records_found is not None:

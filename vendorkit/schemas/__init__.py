@@ -32,7 +32,7 @@ from vendorkit.schemas.models import (
     data_dictionary_markdown,
     write_data_dictionary,
 )
-from vendorkit.schemas.pipeline import REJECTS_SCHEMA, Batch, BatchCounts, normalise
+from vendorkit.schemas.pipeline import REJECTS_SCHEMA, Batch, BatchCounts, normalise, prepare
 
 __all__ = [
     "ENDPOINT_TABLES",
@@ -52,5 +52,6 @@ __all__ = [
     "data_dictionary_markdown",
     "latest_versions",
     "normalise",
+    "prepare",
     "write_data_dictionary",
 ]

@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -49,7 +49,7 @@ from vendorkit.schemas.dedup import latest_versions
 from vendorkit.schemas.models import TABLE_SCHEMAS
 from vendorkit.statuses import canonical_status_expr
 
-__all__ = ["REJECTS_SCHEMA", "Batch", "BatchCounts", "normalise"]
+__all__ = ["REJECTS_SCHEMA", "Batch", "BatchCounts", "normalise", "prepare"]
 
 REJECTS_SCHEMA: dict[str, pl.DataType] = catalog.REJECTS.schema()
 """Columns and dtypes of :attr:`Batch.rejects` (the ``rejects`` table)."""
@@ -892,3 +892,20 @@ def normalise(endpoint: str, data: Sequence[_PageLike] | pl.DataFrame, *, sync_i
             .cast(REJECTS_SCHEMA)  # type: ignore[arg-type]
         )
     return Batch(endpoint=ep.name, sync_id=sync_id, tables=tables, rejects=rejects, counts=counts)
+
+
+def prepare(endpoints: Iterable[str] | None = None) -> None:
+    """Do the one-off work of the first :func:`normalise` of each endpoint now.
+
+    The first validation builds the pandera schemas and makes pandera import its polars
+    backend (and what that pulls in: ``hypothesis``, when installed, for the checks'
+    strategies), a tenth of a second or more. A sync calls this in the background thread
+    that imports this package, so the first chunk does not wait for it.
+
+    Example:
+        >>> prepare(["inventory"])
+    """
+    for name in endpoints if endpoints is not None else list(catalog.ENDPOINTS):
+        ep = get_endpoint(name)
+        schema = {**ep.wire_schema(), "_page": pl.Int32(), "_index": pl.Int32()}
+        normalise(ep.name, pl.DataFrame(schema=schema), sync_id="prepare")

@@ -44,6 +44,7 @@ has to cover ``Date``'s one-second precision and the server's commit lag.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -83,6 +84,8 @@ __all__ = [
     "run_sync",
     "sync",
 ]
+
+logger = logging.getLogger("vendorkit.sync")
 
 #: Subtracted from the server clock when the next ``updatedSince`` is stored (the default of
 #: ``VENDORKIT_CURSOR_OVERLAP_S``): covers ``Date``'s one-second precision and commit lag.
@@ -172,11 +175,14 @@ class _BackgroundNormaliser:
     """``vendorkit.schemas.normalise``, imported in a background thread.
 
     pandera (and what it pulls in) takes seconds to import; ``import vendorkit`` stays light
-    by not importing it, and a sync starts fetching while the import runs. The first call
-    waits for the import (and re-raises its error, if any).
+    by not importing it, and a sync starts fetching while the import runs. The same thread
+    then does the first validation's one-off work (:func:`vendorkit.schemas.prepare`), so
+    the first chunk does not do it while pages wait. The first call waits for the thread
+    (and re-raises the import's error, if any).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, endpoints: Iterable[str] | None = None) -> None:
+        self._endpoints = list(endpoints) if endpoints is not None else None
         self._fn: Normaliser | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -186,11 +192,15 @@ class _BackgroundNormaliser:
 
     def _load(self) -> None:
         try:
-            from vendorkit.schemas import normalise
-
-            self._fn = normalise
+            from vendorkit.schemas import normalise, prepare
         except BaseException as exc:  # handed to the caller on first use, not swallowed
             self._error = exc
+            return
+        self._fn = normalise
+        try:
+            prepare(self._endpoints)  # the endpoints this sync will normalise (None: all)
+        except Exception:  # only a head start: the first real call meets the same error
+            logger.debug("preparing the schemas in the background failed", exc_info=True)
 
     @property
     def ready(self) -> bool:
@@ -205,8 +215,8 @@ class _BackgroundNormaliser:
         return self._fn(*args, **kwargs)
 
 
-def _default_normaliser() -> Normaliser:
-    return _BackgroundNormaliser()
+def _default_normaliser(endpoints: Iterable[str] | None = None) -> Normaliser:
+    return _BackgroundNormaliser(endpoints)
 
 
 def _count(counts: Any, name: str) -> int | None:
@@ -496,7 +506,7 @@ def run_sync(
         >>> # report = run_sync(Store(":memory:"), client, ["inventory"])
     """
     names = resolve_endpoints(endpoints)
-    normalise = normaliser or _default_normaliser()
+    normalise = normaliser or _default_normaliser(names)
     chunk = chunk_records or CHUNK_RECORDS
     started = datetime.now(UTC)
     report = SyncReport(
