@@ -29,10 +29,17 @@ from vendorkit import catalog
 from vendorkit.errors import StoreError, StoreLockedError
 from vendorkit.store.ddl import create_schema
 
-__all__ = ["WRITE_MEMORY_LIMIT", "StoreConnection"]
+__all__ = ["WRITE_MEMORY_LIMIT", "WRITE_THREADS", "StoreConnection"]
 
-#: DuckDB memory limit of a write connection (keeps a 1M-row sync's peak RSS bounded).
-WRITE_MEMORY_LIMIT = "128MB"  # 256MB peaked at ~588 MiB on a 1M-row sync, 128MB at ~540-565 MiB
+#: DuckDB memory limit of a write connection. What a sync writes is bounded by it, not by
+#: the records: each chunk's commit (DuckDB rewrites a filled row group of a staging table
+#: at the checkpoint) and the final apply (aggregates and hash joins over the staging,
+#: spilled to ``<db>.tmp`` beyond it). 128MB peaked a 1M-row inventory sync at ~400 MB RSS.
+WRITE_MEMORY_LIMIT = "64MB"
+#: DuckDB threads of a write connection: every thread of a spilling aggregate or join
+#: reserves its own buffers (at 16 threads a 64MB limit runs out of memory), so the threads
+#: are capped with the limit; a sync's writes are short appends and one final apply.
+WRITE_THREADS = 2
 
 _PID = re.compile(r"PID (\d+)")
 
@@ -240,6 +247,7 @@ class StoreConnection:
                 # bounded buffers for the write phase (DuckDB spills to <db>.tmp beyond it);
                 # row order inside tables is irrelevant: readers always ORDER BY the key
                 con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+                con.execute(f"SET threads = {min(WRITE_THREADS, os.cpu_count() or 1)}")
                 con.execute("SET preserve_insertion_order = false")
                 self._ensure_schema(con)
             except duckdb.Error as exc:
