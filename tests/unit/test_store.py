@@ -571,3 +571,5 @@ def test_write_connections_bound_duckdb_memory_and_threads(tmp_path) -> None:  #
         ).fetchall()[0]
     assert limit == spelled
     assert threads == min(WRITE_THREADS, os.cpu_count() or 1)
+    with pytest.raises(StoreError, match="memory limit"), store.write(memory_limit="1GB'; --"):
+        pass
