@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -436,3 +437,139 @@ def test_a_catalog_endpoint_with_a_composite_key_and_child_rows_is_upserted() ->
         ]
         assert store.read_table("kits").height == 3
         assert not [t for t in store.table_names() if "status_history" in t and "kit" in t]
+
+
+class _Recorder:
+    """A DuckDB connection stand-in that records what reaches Python: the rows of every
+    fetch and the frames registered (``execute`` returns the recorder, like DuckDB)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.fetched: list[int] = []
+        self.registered: list[int] = []
+
+    def execute(self, sql: str, params: object = None) -> _Recorder:
+        self.con.execute(sql, params)
+        return self
+
+    def fetchall(self) -> list[tuple[object, ...]]:
+        rows = self.con.fetchall()
+        self.fetched.append(len(rows))
+        return rows
+
+    def register(self, name: str, data: object) -> object:
+        self.registered.append(int(data.num_rows))  # type: ignore[attr-defined]
+        return self.con.register(name, data)
+
+    def unregister(self, name: str) -> object:
+        return self.con.unregister(name)
+
+
+def _staged_inventory(rows: list[tuple[str, str, int, datetime | None]]) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        {
+            "part_number": [r[0] for r in rows],
+            "warehouse_id": [r[1] for r in rows],
+            "quantity_on_hand": [r[2] for r in rows],
+            "last_updated": [r[3] for r in rows],
+        },
+        schema_overrides={"last_updated": pl.Datetime("us", "UTC")},
+    )
+    return frame.select(
+        pl.col(c) if c in frame.columns else pl.lit(None).alias(c)
+        for c in TABLE_SCHEMAS["inventory"]
+    ).cast(TABLE_SCHEMAS["inventory"])
+
+
+def test_apply_resolves_duplicates_across_chunks_in_duckdb_not_in_python() -> None:
+    """The final apply of a staged sync is SQL over the staging tables: it registers no
+    frame and fetches no result with more rows than chunks, however many records were
+    staged (a regression that builds the endpoint in Python fails here), and it keeps the
+    version :func:`~vendorkit.schemas.dedup.latest_versions` keeps."""
+    from vendorkit.schemas.dedup import latest_versions
+    from vendorkit.store import staging
+
+    hour = timedelta(hours=1)
+    filler = [(f"F{i:03d}", "10", i, T0) for i in range(40)]
+    chunks = [
+        [
+            ("A", "1", 1, T0),
+            ("B", "1", 1, None),
+            ("C", "1", 1, T0 + hour),
+            ("D", "1", 1, T0),
+            *filler[:20],
+        ],
+        # A: same version, later chunk wins; B: both undated, later wins; C: older loses;
+        # D: an undated version loses to a dated one
+        [
+            ("A", "1", 2, T0),
+            ("B", "1", 2, None),
+            ("C", "1", 2, T0),
+            ("D", "1", 2, None),
+            *filler[20:],
+        ],
+        [("E", "1", 3, T0), ("A", "1", 3, T0 - hour)],  # an older A again: loses
+    ]
+    sync_id = "20261101T120000.000Z-abcdef"
+    point = staging.Checkpoint(
+        sync_id, "inventory", True, None, 1, 0, None, None, T0, 0, {}, T0, T0
+    )
+    with Store(":memory:") as store:
+        with store.write() as con:
+            for n, rows in enumerate(chunks):
+                chunk = replace(point, chunks=n)
+                staging.stage_chunk(
+                    con,
+                    chunk,
+                    {"inventory": _staged_inventory(rows)},
+                    pl.DataFrame(),
+                    pl.DataFrame(),
+                )
+        with store.write() as con:
+            spy = _Recorder(con)
+            applied = staging.apply_staged(
+                spy,  # type: ignore[arg-type]
+                "inventory",
+                sync_id,
+                snapshot_at=T0,
+                full=True,
+                rejected_at=T0,
+            )
+        assert spy.registered == []
+        assert max(spy.fetched) <= len(chunks) < sum(len(c) for c in chunks)
+        got = store.read_table("inventory").sort("part_number", "warehouse_id")
+        assert store.query("SELECT count(*) FROM stage_inventory").item() == 0
+
+    everything = pl.concat(
+        _staged_inventory(rows).with_columns(
+            pl.lit(n).alias("_chunk"), pl.int_range(pl.len()).alias("_pos")
+        )
+        for n, rows in enumerate(chunks)
+    )
+    expected = latest_versions(
+        everything, ["part_number", "warehouse_id"], ["last_updated", "_chunk", "_pos"]
+    ).drop("_chunk", "_pos")
+    assert got.equals(expected.sort("part_number", "warehouse_id"))
+    kept = dict(zip(got["part_number"], got["quantity_on_hand"], strict=True))
+    assert {k: kept[k] for k in "ABCDE"} == {"A": 2, "B": 2, "C": 1, "D": 1, "E": 3}
+    assert applied.loaded == got.height == 45
+    assert applied.deduplicated == 5
+
+
+def test_write_connections_bound_duckdb_memory_and_threads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A sync's writes run with a fixed memory limit and thread cap: what bounds its peak
+    memory, whatever the number of records."""
+    from vendorkit.store.connection import WRITE_MEMORY_LIMIT, WRITE_THREADS
+
+    probe = duckdb.connect()
+    probe.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+    spelled = probe.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    store = Store(tmp_path / "vk.duckdb")
+    with store.write() as con:
+        limit, threads = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads')"
+        ).fetchall()[0]
+    assert limit == spelled
+    assert threads == min(WRITE_THREADS, os.cpu_count() or 1)
+    with pytest.raises(StoreError, match="memory limit"), store.write(memory_limit="1GB'; --"):
+        pass

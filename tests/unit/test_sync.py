@@ -282,3 +282,22 @@ def test_report_renders_as_text_html_frame_and_dict() -> None:
     assert frame["loaded"].to_list() == [10, 4, 4]
     as_dict = report.to_dict()
     assert json.loads(json.dumps(as_dict))["endpoints"][0]["endpoint"] == "inventory"
+
+
+def test_memory_holds_one_chunk_of_records_however_many_were_fetched() -> None:
+    """The engine normalises and stages every ``chunk_records`` records (plus at most one
+    page), never the endpoint at once: what bounds a sync's memory in Python."""
+    world = FakeWorld.small(n_parts=30)  # 60 inventory rows
+    world.page_size = 4
+    sizes: list[int] = []
+
+    def spy(endpoint: str, pages: list[Any], *, sync_id: str) -> Any:
+        sizes.append(sum(p.records.height for p in pages))
+        return fake_normalise(endpoint, pages, sync_id=sync_id)
+
+    with Store(":memory:") as store:
+        report = run_sync(store, FakeClient(world), ["inventory"], normaliser=spy, chunk_records=10)
+        assert report["inventory"].loaded == 60
+        assert store.read_table("inventory").height == 60
+    assert sum(sizes) == 60 and len(sizes) >= 5
+    assert max(sizes) < 10 + world.page_size

@@ -29,10 +29,25 @@ from vendorkit import catalog
 from vendorkit.errors import StoreError, StoreLockedError
 from vendorkit.store.ddl import create_schema
 
-__all__ = ["WRITE_MEMORY_LIMIT", "StoreConnection"]
+__all__ = ["STAGE_MEMORY_LIMIT", "WRITE_MEMORY_LIMIT", "WRITE_THREADS", "StoreConnection"]
 
-#: DuckDB memory limit of a write connection (keeps a 1M-row sync's peak RSS bounded).
-WRITE_MEMORY_LIMIT = "128MB"  # 256MB peaked at ~588 MiB on a 1M-row sync, 128MB at ~540-565 MiB
+#: DuckDB memory limit of a write connection. What a sync writes is bounded by it, not by
+#: the records: each chunk's commit (DuckDB rewrites a filled row group of a staging table
+#: at the checkpoint) and the final apply (aggregates and hash joins over the staging,
+#: spilled to ``<db>.tmp`` beyond it). 128MB peaked a 1M-row inventory sync at ~400 MB RSS;
+#: below it DuckDB's spilling aggregate is erratic (on a 4M-row staging one thread ran out
+#: of memory at 24MB and at 48MB, not at 32, 40 or 64MB).
+WRITE_MEMORY_LIMIT = "64MB"
+#: The limit of a sync's chunk commits (``write(memory_limit=...)``): a chunk's appends need
+#: little, and the checkpoint that closes the connection (DuckDB rewrites a filled row group
+#: of a staging table) spills beyond it; 64MB made that a +60 MB spike every ~12 chunks.
+STAGE_MEMORY_LIMIT = "24MB"
+#: DuckDB threads of a write connection. One: a sync opens a write connection per chunk,
+#: and the worker threads DuckDB starts for each left glibc's per-thread malloc arenas
+#: fragmented (RSS grew ~15 MB per 1M rows staged; flat with one thread); every thread of
+#: a spilling aggregate or join also reserves its own buffers (at 16 threads a 64MB limit
+#: ran out of memory). A sync's writes are short appends and one final apply.
+WRITE_THREADS = 1
 
 _PID = re.compile(r"PID (\d+)")
 
@@ -45,6 +60,13 @@ def _first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     """
     rows = result.fetchall()
     return tuple(rows[0]) if rows else None
+
+
+def _limit(value: str) -> str:
+    """A DuckDB memory limit such as ``"48MB"`` (refuses anything else: it is spliced in SQL)."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value):
+        raise StoreError(f"refusing the DuckDB memory limit {value!r}; write e.g. '48MB'")
+    return value
 
 
 def _holder(text: str) -> str:
@@ -212,8 +234,13 @@ class StoreConnection:
         return StoreError(f"{action} the vendorkit store {self.path} failed: {exc}; {hint}")
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(
+        self, *, memory_limit: str = WRITE_MEMORY_LIMIT
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short write transaction: everything inside commits together or not at all.
+
+        ``memory_limit`` is DuckDB's for this connection (file stores; default
+        :data:`WRITE_MEMORY_LIMIT`; a sync's chunk commits use :data:`STAGE_MEMORY_LIMIT`).
 
         Raises:
             StoreError: the write failed (the transaction was rolled back).
@@ -239,7 +266,8 @@ class StoreConnection:
             try:
                 # bounded buffers for the write phase (DuckDB spills to <db>.tmp beyond it);
                 # row order inside tables is irrelevant: readers always ORDER BY the key
-                con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+                con.execute(f"SET memory_limit = '{_limit(memory_limit)}'")
+                con.execute(f"SET threads = {min(WRITE_THREADS, os.cpu_count() or 1)}")
                 con.execute("SET preserve_insertion_order = false")
                 self._ensure_schema(con)
             except duckdb.Error as exc:

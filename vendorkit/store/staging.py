@@ -246,45 +246,85 @@ class Applied:
     unknown_status: int | None
 
 
-def _winners_view(con: duckdb.DuckDBPyConnection, endpoint: str, sync_id: str) -> int:
-    """Create temp views ``_vk_win_<table>``: the staged rows of the sync, one per key.
+def _count(result: duckdb.DuckDBPyConnection) -> int:
+    """The single integer an executed ``count(*)`` / ``DELETE`` answered."""
+    rows = result.fetchall()
+    return int(rows[0][0] or 0) if rows else 0
 
-    Returns the number of staged record rows dropped as older versions.
+
+def _resolve_duplicates(con: duckdb.DuckDBPyConnection, endpoint: str, sync_id: str) -> int:
+    """Delete from the sync's staging the older versions of every key staged twice.
+
+    Each chunk was deduplicated when it was normalised, so only keys that several chunks
+    staged have rivals: one ``GROUP BY`` over the key columns finds them, and of each the
+    latest version is kept by the rule of :func:`vendorkit.schemas.dedup.latest_versions`
+    (the endpoint's version column, undated versions first, then chunk and position: the
+    last one wins). Runs inside the final transaction, so a failed apply rolls the deletion
+    back with everything else. Only aggregates and hash joins, which DuckDB spills beyond
+    the connection's memory limit (no window over the endpoint, no frame in Python): the
+    memory this takes does not grow with the records staged.
+
+    Returns the number of record rows deleted.
     """
     ep = catalog.get_endpoint(endpoint)
     header = ep.table
-    cols = ", ".join(_q(c) for c in header.names)
     key = ", ".join(_q(k) for k in header.key)
-    version = ep.cursor
-    order = f"{_q(version)} DESC NULLS LAST, " if version in header.names else ""
     stage = _q(_stage_name(header.name))
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _vk_win_keys AS SELECT {key}, _chunk FROM ("
-        f"SELECT {key}, _chunk, row_number() OVER (PARTITION BY {key} "
-        f"ORDER BY {order}_chunk DESC, _pos DESC) AS _n FROM {stage} WHERE _sync_id = ?) "
-        "WHERE _n = 1",
+        f"CREATE OR REPLACE TEMP TABLE _vk_dup_keys AS SELECT {key} FROM {stage} "
+        f"WHERE _sync_id = ? GROUP BY {key} HAVING count(*) > 1",
         [sync_id],
     )
-    match = " AND ".join(f"s.{_q(k)} = w.{_q(k)}" for k in header.key)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {_q('_vk_win_' + header.name)} AS SELECT "
-        + ", ".join(f"s.{_q(c)}" for c in header.names)
-        + f" FROM {stage} s JOIN _vk_win_keys w ON {match} AND s._chunk = w._chunk "
-        f"WHERE s._sync_id = '{_literal(sync_id)}'"
-    )
-    del cols
-    for child in ep.tables[1:]:
-        link = header.key[0]
+    removed = 0
+    if _count(con.execute("SELECT count(*) FROM _vk_dup_keys")):
+        rank = "c := s._chunk, p := s._pos"
+        if ep.cursor in header.names:
+            v = f"s.{_q(ep.cursor)}"
+            rank = f"d := {v} IS NOT NULL, v := coalesce({v}, '-infinity'::TIMESTAMPTZ), {rank}"
+        on = " AND ".join(f"s.{_q(k)} = d.{_q(k)}" for k in header.key)
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {_q('_vk_win_' + child)} AS SELECT "
-            + ", ".join(f"c.{_q(n)}" for n in TABLE_SCHEMAS[child])
-            + f" FROM {_q(_stage_name(child))} c WHERE c._sync_id = '{_literal(sync_id)}' "
-            f"AND EXISTS (SELECT 1 FROM _vk_win_keys w WHERE w.{_q(link)} = c.{_q(link)} "
-            "AND w._chunk = c._chunk)"
+            f"CREATE OR REPLACE TEMP TABLE _vk_dup_win AS SELECT {key}, "
+            f"max(struct_pack({rank})) AS _win FROM (SELECT s.* FROM {stage} s SEMI JOIN "
+            f"_vk_dup_keys d ON {on} WHERE s._sync_id = ?) s GROUP BY {key}",
+            [sync_id],
         )
-    staged = con.execute(f"SELECT count(*) FROM {stage} WHERE _sync_id = ?", [sync_id]).fetchall()
-    kept = con.execute("SELECT count(*) FROM _vk_win_keys").fetchall()
-    return int(staged[0][0]) - int(kept[0][0])
+        match = " AND ".join(f"w.{_q(k)} = s.{_q(k)}" for k in header.key)
+        removed = _count(
+            con.execute(
+                f"DELETE FROM {stage} s WHERE s._sync_id = ? AND EXISTS (SELECT 1 FROM "
+                f"_vk_dup_win w WHERE {match} AND NOT (w._win.c = s._chunk "
+                "AND w._win.p = s._pos))",
+                [sync_id],
+            )
+        )
+        con.execute("DROP TABLE _vk_dup_win")
+    con.execute("DROP TABLE _vk_dup_keys")
+    return removed
+
+
+def _winners_views(con: duckdb.DuckDBPyConnection, endpoint: str, sync_id: str) -> dict[str, str]:
+    """Temp views ``_vk_win_<table>`` over the sync's staging (after
+    :func:`_resolve_duplicates`): the record rows, and the child rows of the versions kept
+    (same key, same chunk). Returns table -> view name."""
+    ep = catalog.get_endpoint(endpoint)
+    header = ep.table
+    literal = _literal(sync_id)
+    views = {table: "_vk_win_" + table for table in ep.tables}
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {_q(views[header.name])} AS SELECT "
+        + ", ".join(_q(c) for c in header.names)
+        + f" FROM {_q(_stage_name(header.name))} WHERE _sync_id = '{literal}'"
+    )
+    match = " AND ".join(f"h.{_q(k)} = c.{_q(k)}" for k in header.key)
+    for child in ep.tables[1:]:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_q(views[child])} AS SELECT "
+            + ", ".join(f"c.{_q(n)}" for n in TABLE_SCHEMAS[child])
+            + f" FROM {_q(_stage_name(child))} c WHERE c._sync_id = '{literal}' "
+            f"AND EXISTS (SELECT 1 FROM {_q(_stage_name(header.name))} h WHERE "
+            f"h._sync_id = '{literal}' AND {match} AND h._chunk = c._chunk)"
+        )
+    return views
 
 
 def _literal(value: str) -> str:
@@ -311,8 +351,8 @@ def apply_staged(
     endpoint-sized frame is built in Python.
     """
     ep = catalog.get_endpoint(endpoint)
-    removed = _winners_view(con, endpoint, sync_id)
-    sources = {t: "_vk_win_" + t for t in ep.tables}
+    removed = _resolve_duplicates(con, endpoint, sync_id)
+    sources = _winners_views(con, endpoint, sync_id)
     writers.apply_relations(
         con,
         endpoint,
@@ -322,26 +362,32 @@ def apply_staged(
         full=full,
         status_history=status_history,
     )
-    loaded_row = con.execute(f"SELECT count(*) FROM {_q(sources[ep.table.name])}").fetchall()
+    loaded = _count(con.execute(f"SELECT count(*) FROM {_q(sources[ep.table.name])}"))
     unknown: int | None = None
     if removed and ep.status is not None:
-        unknown = int(
+        unknown = _count(
             con.execute(
                 f"SELECT count(*) FROM {_q(sources[ep.table.name])} WHERE {_q(ep.status)} = "
                 "'UNKNOWN'"
-            ).fetchall()[0][0]
+            )
         )
-    for (blob,) in con.execute(
-        "SELECT data FROM stage_rejects WHERE sync_id = ? AND endpoint = ? ORDER BY chunk",
+    chunks = con.execute(
+        "SELECT chunk FROM stage_rejects WHERE sync_id = ? AND endpoint = ? ORDER BY chunk",
         [sync_id, endpoint],
-    ).fetchall():
-        writers.insert_rejects(
-            con,
-            pl.read_ipc(io.BytesIO(blob)),
-            endpoint=endpoint,
-            sync_id=sync_id,
-            rejected_at=rejected_at,
-        )
+    ).fetchall()
+    for (chunk,) in chunks:  # one chunk's rejects in Python at a time
+        blob = con.execute(
+            "SELECT data FROM stage_rejects WHERE sync_id = ? AND endpoint = ? AND chunk = ?",
+            [sync_id, endpoint, chunk],
+        ).fetchall()
+        for (data,) in blob:
+            writers.insert_rejects(
+                con,
+                pl.read_ipc(io.BytesIO(data)),
+                endpoint=endpoint,
+                sync_id=sync_id,
+                rejected_at=rejected_at,
+            )
     if archive:
         con.execute(
             "INSERT INTO raw_pages BY NAME SELECT * FROM stage_pages WHERE sync_id = ? "
@@ -350,9 +396,8 @@ def apply_staged(
         )
     for view in sources.values():
         con.execute(f"DROP VIEW IF EXISTS {_q(view)}")
-    con.execute("DROP TABLE IF EXISTS _vk_win_keys")
     discard(con, sync_id, endpoint)
-    return Applied(int(loaded_row[0][0]), removed, unknown)
+    return Applied(loaded, removed, unknown)
 
 
 def adopt(con: duckdb.DuckDBPyConnection, old: str, new: str, endpoint: str) -> None:

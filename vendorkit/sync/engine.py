@@ -65,6 +65,7 @@ from vendorkit.errors import (
     VendorkitError,
 )
 from vendorkit.store import Checkpoint, Store
+from vendorkit.store.connection import STAGE_MEMORY_LIMIT
 from vendorkit.store.staging import COUNT_FIELDS as _COUNT_FIELDS
 from vendorkit.sync.report import EndpointSync, SyncReport, new_sync_id
 
@@ -275,7 +276,7 @@ class _Run:
         rejects = batch.rejects if isinstance(batch.rejects, pl.DataFrame) else pl.DataFrame()
         tables = dict(batch.tables)
         self.pending, self.archive, self.pending_records = [], [], 0
-        with self.store.write() as con:
+        with self.store.write(memory_limit=STAGE_MEMORY_LIMIT) as con:
             self.store.stage_chunk(con, point, tables, archive, rejects)
         self.point = replace(point, chunks=point.chunks + 1)
 
