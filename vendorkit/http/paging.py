@@ -107,6 +107,11 @@ class PageMark:
         return cls(digest, (records.height, first, last))
 
 
+def _digest64(value: object) -> int:
+    """A 64-bit digest of ``repr(value)``, stable across processes (unlike ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(repr(value).encode(), digest_size=8).digest(), "little")
+
+
 @dataclass(slots=True)
 class PageRequest:
     """The query of one page request.
@@ -169,8 +174,10 @@ class PageNumberPaginator:
         self._first_number = 1
         self._plan: range = range(0)
         self._plan_end = 1  # the last page number known to exist
-        self._bodies: set[bytes] = set()
-        self._key_sets: dict[tuple[object, ...], int] = {}
+        # 64-bit digests, not the bodies or key tuples: what the guard keeps per page stays
+        # small over a 40,000-page endpoint (a false match needs a 64-bit collision)
+        self._bodies: set[int] = set()
+        self._key_sets: dict[int, int] = {}
 
     def __repr__(self) -> str:
         return (
@@ -290,16 +297,18 @@ class PageNumberPaginator:
                 f"it answered pageNumber={body.page_number} when asked for page {number} "
                 "(the server ignores pageNumber)",
             )
-        if mark.digest in self._bodies:
+        body_id = int.from_bytes(mark.digest[:8], "little")
+        if body_id in self._bodies:
             raise self._stop(number, "it sent the same body as an earlier page")
-        self._bodies.add(mark.digest)
+        self._bodies.add(body_id)
         if mark.keys is not None:
-            earlier = self._key_sets.get(mark.keys)
+            keys_id = _digest64(mark.keys)
+            earlier = self._key_sets.get(keys_id)
             if earlier is not None:
                 raise self._stop(
                     number, f"it sent the same {mark.keys[0]} records as page {earlier}"
                 )
-            self._key_sets[mark.keys] = number
+            self._key_sets[keys_id] = number
 
     def _why_max_pages(self) -> str:
         if self.records_found is not None:
