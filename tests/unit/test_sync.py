@@ -301,3 +301,36 @@ def test_memory_holds_one_chunk_of_records_however_many_were_fetched() -> None:
         assert store.read_table("inventory").height == 60
     assert sum(sizes) == 60 and len(sizes) >= 5
     assert max(sizes) < 10 + world.page_size
+
+
+def test_pending_pages_are_committed_every_chunk_seconds_of_fetching(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # at the real API's pace a 10,000-record chunk takes 100 s to fetch: the chunk timer
+    # commits earlier, so a kill -9 loses seconds of pages, not the whole chunk
+    from vendorkit.sync import CHUNK_SECONDS, engine
+
+    step = [0.0]
+    now = [0.0]
+
+    def clock() -> float:  # each read of the clock: `step` seconds later
+        now[0] += step[0]
+        return now[0]
+
+    monkeypatch.setattr(engine, "_monotonic", clock)
+    calls: list[int] = []
+
+    def counting(endpoint: str, pages: list[Any], *, sync_id: str) -> Any:
+        calls.append(len(pages))
+        return fake_normalise(endpoint, pages, sync_id=sync_id)
+
+    for seconds, chunks in ((0.0, [4]), (CHUNK_SECONDS, [1, 1, 1, 1])):
+        step[0], calls[:] = seconds, []
+        world = FakeWorld.small()  # 10 inventory records, 3 a page: 4 pages
+        with Store(":memory:") as store:
+            report = run_sync(
+                store, FakeClient(world), ["inventory"], normaliser=counting, chunk_records=10_000
+            )
+            assert report.ok and store.read_table("inventory").height == 10
+        # a clock standing still: one chunk by records; CHUNK_SECONDS a page: a chunk a page
+        assert calls == chunks, seconds
