@@ -80,20 +80,29 @@ class Eta:
         return f"ETA {format_duration(self.seconds)} at {rate} calls/min{suffix}"
 
 
+#: A measured rate at least this share of the rate limit counts as "at the limit" (the
+#: windows' edges make the measured rate wobble a little below it).
+AT_THE_LIMIT = 0.9
+
+
 def eta(
     pages_left: int,
     *,
     rate_limit: float | None,
     measured_per_s: float | None,
 ) -> Eta | None:
-    """The ETA of ``pages_left`` pages: at the rate limit (calls per minute), or at the
-    measured rate (pages per second) when that is faster or no limit is known.
+    """The ETA of ``pages_left`` pages: at the rate limit (calls per minute) while the sync
+    runs at it (measured within :data:`AT_THE_LIMIT` of it, or not measured yet), else at
+    the measured rate (pages per second): faster when the pages fit in the budget or no
+    limit is known, slower when the server is slower than its limit.
 
     Example:
         >>> str(eta(7680, rate_limit=60, measured_per_s=0.98))
         'ETA 2 h 08 min at 60 calls/min'
         >>> str(eta(50, rate_limit=60, measured_per_s=25.0))  # the pages fit in the budget
         'ETA 2 s at 1,500 calls/min (measured)'
+        >>> str(eta(600, rate_limit=60, measured_per_s=0.5))  # a server slower than its limit
+        'ETA 20 min at 30 calls/min (measured)'
         >>> str(eta(600, rate_limit=None, measured_per_s=2.0))
         'ETA 5 min at 120 calls/min (measured)'
         >>> eta(10, rate_limit=None, measured_per_s=None) is None
@@ -101,7 +110,9 @@ def eta(
     """
     limit_per_s = rate_limit / 60.0 if rate_limit else None
     measured = measured_per_s if measured_per_s and measured_per_s > 0 else None
-    if limit_per_s is not None and (measured is None or measured <= limit_per_s):
+    if limit_per_s is not None and (
+        measured is None or AT_THE_LIMIT * limit_per_s <= measured <= limit_per_s
+    ):
         return Eta(max(pages_left, 0) / limit_per_s, limit_per_s * 60.0, "rate limit")
     if measured is None:
         return None

@@ -111,3 +111,12 @@ def test_client_events_carry_the_announced_limit() -> None:
         pages = list(client.iter_pages("inventory", page_size=1))
     assert len(pages) == 3
     assert [getattr(e, "rate_limit", None) for e in events if e.kind == "page"] == [60] * 3  # type: ignore[attr-defined]
+
+
+def test_a_server_slower_than_its_limit_gets_the_measured_eta_not_the_limit() -> None:
+    # 60 calls/min announced, 30 pages/min served: 600 pages take 20 min, not 10
+    slow = eta(600, rate_limit=60, measured_per_s=0.5)
+    assert slow is not None and round(slow.seconds) == 1200 and "(measured)" in str(slow)
+    # a little under the limit (window edges) still reads as the limit
+    at = eta(600, rate_limit=60, measured_per_s=0.95)
+    assert at is not None and round(at.seconds) == 600 and str(at).endswith("60 calls/min")
