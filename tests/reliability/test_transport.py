@@ -191,7 +191,17 @@ def test_the_tls_scan_can_fail() -> None:
 
 _SQL_METHODS = {"execute", "executemany", "sql", "query", "_query"}
 #: helpers whose results are safe to interpolate: they quote or build from whitelists
-_SAFE_CALLS = {"_q", "_ddl", "_inventory_view_ddl", "_duck_type", "join", "_cols", "_quoted"}
+# identifier quoting, and ``_limit`` (refuses anything but a memory-limit token like "64MB")
+_SAFE_CALLS = {
+    "_q",
+    "_ddl",
+    "_inventory_view_ddl",
+    "_duck_type",
+    "join",
+    "_cols",
+    "_quoted",
+    "_limit",
+}
 
 
 def _interpolations(node: ast.AST) -> list[ast.expr]:

@@ -267,7 +267,8 @@ class StoreConnection:
                 # bounded buffers for the write phase (DuckDB spills to <db>.tmp beyond it);
                 # row order inside tables is irrelevant: readers always ORDER BY the key
                 con.execute(f"SET memory_limit = '{_limit(memory_limit)}'")
-                con.execute(f"SET threads = {min(WRITE_THREADS, os.cpu_count() or 1)}")
+                threads = int(min(WRITE_THREADS, os.cpu_count() or 1))
+                con.execute(f"SET threads = {threads}")
                 con.execute("SET preserve_insertion_order = false")
                 self._ensure_schema(con)
             except duckdb.Error as exc:
