@@ -15,6 +15,11 @@ __all__ = ["evaluate_targets", "render"]
 ALL = ["inventory", "orders", "shipments"]
 
 
+#: What a resume may fetch again: one chunk of CHUNK_RECORDS (10,000) at pageSize 100, plus
+#: the resumed sync's catch-up call (vendorkit/sync/engine.py, docs/store.md "Resume").
+RESUME_OVERLAP_PAGES = 10_000 // 100 + 1
+
+
 def _fmt_s(x: float | None) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -350,7 +355,13 @@ def held_line_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"target": name, "measured": "not measured", "met": None, "gap": ""})
 
     res = results.get("resume") or {}
-    name = "sync after kill -9 at ~50%: no page fetched twice (beyond a small overlap)"
+    # the stated overlap: the chunk in flight (CHUNK_RECORDS at pageSize 100) and the
+    # resumed sync's one catch-up call
+    overlap = RESUME_OVERLAP_PAGES
+    name = (
+        "sync after kill -9 at ~50%: no page fetched twice beyond the stated overlap "
+        f"(the chunk in flight, <= {overlap} pages)"
+    )
     if res:
         share = res.get("killed_share") or 0.0
         refetched = int(res.get("pages_refetched") or 0)
@@ -360,8 +371,10 @@ def held_line_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": name,
                 "measured": f"killed after {before:,} of {res.get('pages_total'):,} pages "
                 f"({share * 100:.0f}%); the next sync re-fetched {refetched:,}",
-                "met": refetched == 0,
-                "gap": "" if refetched == 0 else f"{refetched:,} pages fetched twice",
+                "met": refetched <= overlap,
+                "gap": ""
+                if refetched <= overlap
+                else f"{refetched - overlap:,} pages beyond the overlap fetched twice",
             }
         )
     else:
@@ -446,10 +459,12 @@ def _held_lines_section(results: dict[str, Any]) -> str:
             f"{res.get('scale')}, {res.get('pages_total'):,} pages at pageSize 100) killed "
             f"with SIGKILL after {res.get('pages_before_kill'):,} pages had been served "
             f"({(res.get('killed_share') or 0) * 100:.0f}%); then `vendorkit.sync()` on the "
-            f"same store made {res.get('next_sync_requests'):,} inventory requests and loaded "
-            f"{_fmt_n(res.get('next_sync_rows'))} rows: {res.get('pages_refetched'):,} pages "
-            "fetched a second time (requests of the second sync minus the pages the first "
-            "never reached).",
+            f"same store made {res.get('next_sync_requests'):,} inventory requests (its report "
+            f"counts {_fmt_n(res.get('next_sync_rows'))} records fetched over both syncs, the "
+            "resumed sync's catch-up pass for records changed meanwhile included): "
+            f"{res.get('pages_refetched'):,} pages fetched a second time (requests of the "
+            "second sync minus the pages the first never reached; the catch-up call counts "
+            "as one).",
             "",
         ]
     runs = (results.get("pacing") or {}).get("runs") or []

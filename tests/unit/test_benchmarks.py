@@ -194,8 +194,16 @@ def test_targets_are_judged_with_the_right_direction_and_gap() -> None:
     assert (
         budget["met"] is False and "200 page requests for 100 pages (2.00x)" in budget["measured"]
     )
-    resume = targets["sync after kill -9 at ~50%: no page fetched twice (beyond a small overlap)"]
-    assert resume["met"] is False and "re-fetched 51" in resume["measured"]
+    name = (
+        "sync after kill -9 at ~50%: no page fetched twice beyond the stated overlap "
+        "(the chunk in flight, <= 101 pages)"
+    )
+    resume = targets[name]
+    assert resume["met"] is True and "re-fetched 51" in resume["measured"]
+    over = _results()
+    over["resume"]["pages_refetched"] = 150
+    late = {t["target"]: t for t in evaluate_targets(over)}[name]
+    assert late["met"] is False and "49 pages beyond the overlap" in late["gap"]
     inc = targets["incremental re-sync of 1% changes <= 2% of a full sync's requests"]
     assert inc["met"] is False and "3.00%" in inc["measured"]  # 3% against 2%
     rate = targets[">= 95% of the allowed rate, <= one 429 per endpoint"]
@@ -440,3 +448,10 @@ def test_incremental_section_separates_changed_records_from_overlap_rereads() ->
     # ceil(500/100) + ceil(736/100) = 5 + 8 page calls for the changes alone
     assert "would take 13 page calls" in md
     assert "{'inventory': 787, 'orders': 277}" in md
+
+
+def test_the_resume_overlap_judged_is_the_engines_chunk() -> None:
+    from benchmarks.report import RESUME_OVERLAP_PAGES
+    from vendorkit.sync.engine import CHUNK_RECORDS
+
+    assert RESUME_OVERLAP_PAGES == CHUNK_RECORDS // 100 + 1
