@@ -118,8 +118,9 @@ class ResumablePageSource(Protocol):
     """A :class:`~vendorkit.http.pages.PageSource` that can start a fetch at a later page.
 
     ``iter_pages(..., start_page=k)`` yields pages ``k, k+1, ...`` (page ``k``'s envelope
-    carries ``recordsFound``, checked against the checkpoint). :class:`vendorkit.http.client.VendorClient` is one; a source
-    without it is resumed by dropping the pages already staged.
+    carries ``recordsFound``, checked against the checkpoint).
+    :class:`vendorkit.http.client.VendorClient` is one; a source without it is resumed by
+    dropping the pages already staged.
     """
 
     def iter_pages(
