@@ -52,16 +52,6 @@ WRITE_THREADS = 1
 _PID = re.compile(r"PID (\d+)")
 
 
-def _first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
-    """The first row of an executed query, fetched completely.
-
-    DuckDB 2 keeps a result "unfinished" after ``fetchone()``, which blocks ``register``
-    and ``sql`` on the same connection, so rows are always fetched with ``fetchall()``.
-    """
-    rows = result.fetchall()
-    return tuple(rows[0]) if rows else None
-
-
 def _limit(value: str) -> str:
     """A DuckDB memory limit such as ``"48MB"`` (refuses anything else: it is spliced in SQL)."""
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value):

@@ -43,8 +43,15 @@ import polars as pl
 from vendorkit.errors import StoreError
 from vendorkit.store import staging, writers
 from vendorkit.store.connection import StoreConnection
-from vendorkit.store.ddl import TABLE_KEYS, TABLE_SCHEMAS, _q, snapshot_views, to_typed, typed_empty
-from vendorkit.store.writers import _first
+from vendorkit.store.ddl import (
+    TABLE_KEYS,
+    TABLE_SCHEMAS,
+    _first,
+    _q,
+    snapshot_views,
+    to_typed,
+    typed_empty,
+)
 
 __all__ = ["CursorState", "Store"]
 

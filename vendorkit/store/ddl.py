@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -50,6 +51,16 @@ ENDPOINT_TABLES: Mapping[str, tuple[str, ...]] = catalog.LiveView(
 REJECT_BASE_COLUMNS = {"endpoint": "VARCHAR", "sync_id": "VARCHAR", "rejected_at": "TIMESTAMPTZ"}
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row of an executed query, fetched completely.
+
+    DuckDB 2 keeps a result "unfinished" after ``fetchone()``, which blocks ``register``
+    and ``sql`` on the same connection, so rows are always fetched with ``fetchall()``.
+    """
+    rows = result.fetchall()
+    return tuple(rows[0]) if rows else None
 
 
 def _q(name: str) -> str:

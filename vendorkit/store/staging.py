@@ -31,7 +31,7 @@ import polars as pl
 
 from vendorkit import catalog
 from vendorkit.store import writers
-from vendorkit.store.ddl import TABLE_SCHEMAS, _duck_type, _q
+from vendorkit.store.ddl import TABLE_SCHEMAS, _duck_type, _first, _q
 
 __all__ = [
     "Checkpoint",
@@ -248,8 +248,8 @@ class Applied:
 
 def _count(result: duckdb.DuckDBPyConnection) -> int:
     """The single integer an executed ``count(*)`` / ``DELETE`` answered."""
-    rows = result.fetchall()
-    return int(rows[0][0] or 0) if rows else 0
+    row = _first(result)
+    return int(row[0] or 0) if row else 0
 
 
 def _resolve_duplicates(con: duckdb.DuckDBPyConnection, endpoint: str, sync_id: str) -> int:

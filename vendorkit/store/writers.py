@@ -27,6 +27,7 @@ from vendorkit.errors import StoreError
 from vendorkit.store.ddl import (
     REJECT_BASE_COLUMNS,
     TABLE_SCHEMAS,
+    _first,
     _for_duckdb,
     _q,
     _reject_type,
@@ -49,16 +50,6 @@ __all__ = [
 ]
 
 _ARROW = pl.CompatLevel.newest()
-
-
-def _first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
-    """The first row of an executed query, fetched completely.
-
-    DuckDB 2 keeps a result "unfinished" after ``fetchone()``, which blocks ``register``
-    and ``sql`` on the same connection, so rows are always fetched with ``fetchall()``.
-    """
-    rows = result.fetchall()
-    return tuple(rows[0]) if rows else None
 
 
 def _matches(key: Sequence[str], left: str, right: str) -> str:
